@@ -1,0 +1,75 @@
+import { PrismaNeon } from "@prisma/adapter-neon";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { openEmbedded } from "./embedded.ts";
+import { PrismaClient } from "./generated/prisma/client.ts";
+import { applyMigrations } from "./migrate.ts";
+
+export type Driver = "pg" | "neon" | "embedded";
+
+export interface DbOptions {
+  /** A `postgres://` URL. Absent: the embedded database under `.data/`. */
+  url?: string;
+  /** Overrides the driver picked from the URL (e.g. `neon` for a Neon proxy on a custom host). */
+  driver?: "pg" | "neon";
+  /** Most connections in the pool (default 10). */
+  poolMax?: number;
+  /** How long a connection may sit idle before it is closed (ms, default 10 000). */
+  idleTimeoutMs?: number;
+  /** How long to wait for a new connection (ms, default 5 000). */
+  connectionTimeoutMs?: number;
+}
+
+export interface Database {
+  client: PrismaClient;
+  driver: Driver;
+  /** Disconnects the client and, for the embedded database, stops serving it. */
+  close(): Promise<void>;
+}
+
+/** Neon's hosts speak its serverless (WebSocket) protocol. */
+export function pickDriver(url: string): "pg" | "neon" {
+  const { hostname } = new URL(url);
+  return hostname === "neon.tech" || hostname.endsWith(".neon.tech") ? "neon" : "pg";
+}
+
+/** Creates the process's database client, choosing the driver adapter from the URL. */
+export async function createDb(options: DbOptions = {}): Promise<Database> {
+  if (!options.url) {
+    const embedded = await openEmbedded();
+    await applyMigrations(embedded.url);
+    // One shared backend session: more connections would only queue behind each other.
+    const client = connectPg(embedded.url, { ...options, poolMax: 1 });
+    return {
+      client,
+      driver: "embedded",
+      async close() {
+        await client.$disconnect();
+        await embedded.close();
+      },
+    };
+  }
+  const driver = options.driver ?? pickDriver(options.url);
+  const client =
+    driver === "neon" ? connectNeon(options.url, options) : connectPg(options.url, options);
+  return { client, driver, close: () => client.$disconnect() };
+}
+
+function connectPg(connectionString: string, options: DbOptions): PrismaClient {
+  const adapter = new PrismaPg({
+    connectionString,
+    max: options.poolMax ?? 10,
+    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+  });
+  return new PrismaClient({ adapter });
+}
+
+function connectNeon(connectionString: string, options: DbOptions): PrismaClient {
+  const adapter = new PrismaNeon({
+    connectionString,
+    max: options.poolMax ?? 10,
+    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+  });
+  return new PrismaClient({ adapter });
+}

@@ -1,0 +1,11 @@
+export { createDb, type Database, type DbOptions, type Driver, pickDriver } from "./client.ts";
+export { type EmbeddedServer, openEmbedded, serveEmbedded } from "./embedded.ts";
+export {
+  Priority,
+  Prisma,
+  type PrismaClient,
+  type Task,
+  type User,
+} from "./generated/prisma/client.ts";
+export { applyMigrations } from "./migrate.ts";
+export { forUser, type ScopedDb, ScopeViolationError } from "./scoped.ts";

@@ -1,0 +1,107 @@
+/**
+ * Test support: a fresh, migrated database per test file, and a client on it
+ * through the driver under test (`TEST_DRIVER=neon` routes Neon's serverless
+ * driver to the local PostgreSQL over a loopback WebSocket proxy).
+ */
+import { randomBytes } from "node:crypto";
+import { connect } from "node:net";
+import { neonConfig } from "@neondatabase/serverless";
+import pg from "pg";
+import ws, { WebSocketServer } from "ws";
+import { createDb, type Database } from "./client.ts";
+import { serveEmbedded } from "./embedded.ts";
+import { applyMigrations } from "./migrate.ts";
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** The server tests run against, if any; without one they use an in-memory embedded database. */
+export function testServerUrl(): string | undefined {
+  return process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
+}
+
+/** Creates a database of its own (migrated unless told otherwise) for one test file. */
+export async function createTestDatabase({ migrate = true } = {}): Promise<TestDatabase> {
+  const serverUrl = testServerUrl();
+  const database = serverUrl ? await createOnServer(serverUrl) : await createEmbedded();
+  if (migrate) await applyMigrations(database.url);
+  return database;
+}
+
+async function createOnServer(serverUrl: string): Promise<TestDatabase> {
+  const name = `test_${randomBytes(6).toString("hex")}`;
+  await adminQuery(serverUrl, `CREATE DATABASE "${name}"`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+  };
+}
+
+async function createEmbedded(): Promise<TestDatabase> {
+  const server = await serveEmbedded();
+  return { url: server.url, drop: () => server.close() };
+}
+
+async function adminQuery(serverUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+export type TestDriver = "pg" | "neon";
+
+export function testDriver(): TestDriver {
+  return process.env.TEST_DRIVER === "neon" ? "neon" : "pg";
+}
+
+/** A client on `url` through the driver under test. */
+export async function connectTestDb(url: string): Promise<Database> {
+  if (testDriver() === "neon") await routeNeonToLoopback();
+  return createDb({ url, driver: testDriver(), poolMax: 4 });
+}
+
+let neonProxy: Promise<void> | undefined;
+
+/** Points Neon's driver at a loopback WebSocket-to-TCP proxy (Neon's own wire setup, minus TLS). */
+function routeNeonToLoopback(): Promise<void> {
+  neonProxy ??= startWebSocketProxy().then((port) => {
+    neonConfig.webSocketConstructor = ws;
+    neonConfig.wsProxy = (host, dbPort) => `127.0.0.1:${port}/v1?address=${host}:${dbPort}`;
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineTLS = false;
+    // Pipelining the startup message breaks SCRAM authentication against a plain PostgreSQL.
+    neonConfig.pipelineConnect = false;
+  });
+  return neonProxy;
+}
+
+async function startWebSocketProxy(): Promise<number> {
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0, path: "/v1" });
+  server.on("connection", (socket, request) => {
+    const target = new URL(request.url ?? "", "http://proxy").searchParams.get("address") ?? "";
+    const [host, port] = target.split(":");
+    if (host !== "127.0.0.1" && host !== "localhost") return socket.close(1008, "loopback only");
+    const tcp = connect({ host, port: Number(port) });
+    const pending: Buffer[] = [];
+    tcp.on("connect", () => {
+      for (const chunk of pending.splice(0)) tcp.write(chunk);
+    });
+    socket.on("message", (data: Buffer) => (tcp.connecting ? pending.push(data) : tcp.write(data)));
+    tcp.on("data", (data) => socket.send(data));
+    tcp.on("close", () => socket.close());
+    tcp.on("error", () => socket.close());
+    socket.on("close", () => tcp.destroy());
+  });
+  await new Promise<void>((listening) => server.once("listening", listening));
+  const address = server.address();
+  if (!address || typeof address === "string") throw new Error("Unexpected proxy address");
+  return address.port;
+}
