@@ -1,0 +1,36 @@
+import { Prisma, ScopeViolationError } from "@tasks/db";
+import { TRPCError } from "@trpc/server";
+
+/** Prisma's error codes as API errors: the one place where database failures get their meaning. */
+const PRISMA_CODES: Record<string, { code: TRPCError["code"]; message: string }> = {
+  P2025: { code: "NOT_FOUND", message: "Not found." },
+  P2002: { code: "CONFLICT", message: "This already exists." },
+  P2003: { code: "CONFLICT", message: "A record this refers to does not exist." },
+  P2000: { code: "BAD_REQUEST", message: "A value is too long." },
+  P1001: { code: "SERVICE_UNAVAILABLE", message: "The database is unavailable." },
+  P1002: { code: "SERVICE_UNAVAILABLE", message: "The database is unavailable." },
+  P1008: { code: "SERVICE_UNAVAILABLE", message: "The database timed out." },
+  P1017: { code: "SERVICE_UNAVAILABLE", message: "The database closed the connection." },
+  P2024: { code: "SERVICE_UNAVAILABLE", message: "The database is busy." },
+};
+
+/** Turns an error from a resolver into the error the caller sees. */
+export function toApiError(error: TRPCError): TRPCError {
+  const cause = error.cause;
+  if (cause instanceof Prisma.PrismaClientKnownRequestError) {
+    const mapped = PRISMA_CODES[cause.code];
+    if (mapped) return new TRPCError({ ...mapped, cause });
+  }
+  if (cause instanceof Prisma.PrismaClientInitializationError) {
+    return new TRPCError({
+      code: "SERVICE_UNAVAILABLE",
+      message: "The database is unavailable.",
+      cause,
+    });
+  }
+  if (cause instanceof ScopeViolationError) {
+    // A procedure asked for another user's rows: a bug, never the caller's doing.
+    return new TRPCError({ code: "INTERNAL_SERVER_ERROR", cause });
+  }
+  return error;
+}

@@ -1,0 +1,18 @@
+import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "./root.ts";
+
+export { AccountError, type Accounts, createAccounts } from "./accounts.ts";
+export {
+  type AuthConfig,
+  bearerToken,
+  createTokenVerifier,
+  type Identity,
+  InvalidTokenError,
+  MAX_TOKEN_LENGTH,
+  type VerifyToken,
+} from "./auth.ts";
+export { type AppRouter, appRouter, createCaller } from "./root.ts";
+export { type Context, createContextFactory, createInnerContext } from "./trpc.ts";
+
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;

@@ -1,0 +1,43 @@
+import type { Prisma } from "@tasks/db";
+import type { TRPCRouterRecord } from "@trpc/server";
+import { z } from "zod";
+import { protectedProcedure } from "../trpc.ts";
+
+/** What of a user leaves the server. */
+export const userSelect = {
+  id: true,
+  email: true,
+  emailVerified: true,
+  name: true,
+  image: true,
+  createdAt: true,
+  updatedAt: true,
+} satisfies Prisma.UserSelect;
+
+export const userRouter = {
+  me: protectedProcedure.query(({ ctx }) =>
+    ctx.db.user.findUniqueOrThrow({ where: { id: ctx.userId }, select: userSelect }),
+  ),
+
+  update: protectedProcedure
+    .input(
+      z.strictObject({
+        name: z.string().trim().min(1).max(200).nullable().optional(),
+        image: z
+          .url({ protocol: /^https?$/ })
+          .max(2048)
+          .nullable()
+          .optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) =>
+      ctx.db.user.update({ where: { id: ctx.userId }, data: input, select: userSelect }),
+    ),
+
+  /** Deletes the account; the database cascades to every task of it. */
+  delete: protectedProcedure.mutation(async ({ ctx }) => {
+    const { id } = await ctx.db.user.delete({ where: { id: ctx.userId }, select: { id: true } });
+    ctx.onAccountDeleted?.();
+    return { id };
+  }),
+} satisfies TRPCRouterRecord;

@@ -1,0 +1,103 @@
+import { forUser, type PrismaClient, type ScopedDb } from "@tasks/db";
+import { initTRPC, TRPCError } from "@trpc/server";
+import superjson from "superjson";
+import { ZodError, z } from "zod";
+import { AccountError, type Accounts } from "./accounts.ts";
+import { bearerToken, InvalidTokenError, type VerifyToken } from "./auth.ts";
+import { toApiError } from "./errors.ts";
+
+/**
+ * What every procedure sees. `userId` and `db` are set together, only after the
+ * request's token has been verified; `db` is then the client scoped to that user.
+ */
+export interface Context {
+  userId: string | null;
+  db: ScopedDb | null;
+  /** Why the request is not signed in, when it tried to be. */
+  authError?: TRPCError;
+  /** Called once the user's account is gone. */
+  onAccountDeleted?: () => void;
+}
+
+/** The context for a known user: for tests and for server-side callers (scripts, server components). */
+export function createInnerContext({ userId, db }: { userId: string; db: PrismaClient }): Context {
+  return { userId, db: forUser(db, userId) };
+}
+
+export interface ContextDeps {
+  db: PrismaClient;
+  verifyToken: VerifyToken;
+  accounts: Accounts;
+}
+
+/** Builds the context of a request from its `Authorization` header. */
+export function createContextFactory({ db, verifyToken, accounts }: ContextDeps) {
+  return async ({ authorization }: { authorization?: string }): Promise<Context> => {
+    const signedOut = (authError?: TRPCError): Context => ({ userId: null, db: null, authError });
+    if (authorization === undefined) return signedOut();
+    const token = bearerToken(authorization);
+    if (!token) {
+      return signedOut(unauthorized("The Authorization header must be 'Bearer <token>'."));
+    }
+    try {
+      const identity = await verifyToken(token);
+      await accounts.ensure(identity);
+      return {
+        ...createInnerContext({ userId: identity.userId, db }),
+        onAccountDeleted: () => accounts.forget(identity.userId),
+      };
+    } catch (error) {
+      if (error instanceof InvalidTokenError) return signedOut(unauthorized(error.message));
+      if (error instanceof AccountError) {
+        const code = error.reason === "EMAIL_TAKEN" ? "CONFLICT" : "UNAUTHORIZED";
+        return signedOut(new TRPCError({ code, message: error.message }));
+      }
+      throw error;
+    }
+  };
+}
+
+function unauthorized(message: string) {
+  return new TRPCError({ code: "UNAUTHORIZED", message });
+}
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const { stack: _stack, ...data } = shape.data;
+    const invalidInput = error.cause instanceof ZodError ? error.cause : null;
+    return {
+      ...shape,
+      message: publicMessage(error, invalidInput),
+      data: { ...data, zodError: invalidInput ? z.flattenError(invalidInput) : null },
+    };
+  },
+});
+
+function publicMessage(error: TRPCError, invalidInput: ZodError | null): string {
+  // Internal messages can carry SQL or driver details: callers get none of it.
+  if (error.code === "INTERNAL_SERVER_ERROR") return "Internal server error.";
+  if (invalidInput) return "Invalid input.";
+  return error.message;
+}
+
+export const createCallerFactory = t.createCallerFactory;
+export const router = t.router;
+
+/** Every procedure's errors pass through the one mapping of database errors. */
+const mapErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) throw toApiError(result.error);
+  return result;
+});
+
+/** Touches no data: it has no database client. */
+export const publicProcedure = t.procedure.use(mapErrors);
+
+/** Needs a verified user; narrows `ctx.userId` to a string and `ctx.db` to that user's client. */
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (ctx.userId === null || ctx.db === null) {
+    throw ctx.authError ?? unauthorized("Sign in with a Bearer token.");
+  }
+  return next({ ctx: { ...ctx, userId: ctx.userId, db: ctx.db } });
+});
