@@ -1,0 +1,27 @@
+// Bundles the server with the workspace packages (which ship TypeScript source)
+// into dist/main.js. Packages that load files of their own at run time
+// (WebAssembly, workers) stay external and are dependencies of this package.
+import { build } from "esbuild";
+
+await build({
+  entryPoints: ["src/main.ts"],
+  outfile: "dist/main.js",
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  sourcemap: true,
+  external: [
+    "@electric-sql/pglite",
+    "@electric-sql/pglite-socket",
+    "@prisma/client",
+    "@prisma/schema-engine-wasm",
+    "pino",
+    "pg-native",
+  ],
+  // Bundled CommonJS dependencies call require(); give the ESM bundle one.
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
+  logLevel: "warning",
+});

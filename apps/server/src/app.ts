@@ -1,0 +1,66 @@
+import type { AddressInfo } from "node:net";
+import { type AuthConfig, createTokenVerifier } from "@tasks/api";
+import { createDb } from "@tasks/db";
+import type { Config } from "./config.ts";
+import { developmentSecret } from "./dev-auth.ts";
+import type { Logger } from "./logger.ts";
+import { createApiServer } from "./server.ts";
+
+export interface App {
+  /** Where the API listens, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  /** Stops taking requests, lets in-flight ones finish, then closes the database. */
+  stop(): Promise<void>;
+}
+
+/** How long in-flight requests get to finish on shutdown before their connections are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export async function startApp(config: Config, logger: Logger): Promise<App> {
+  const database = await createDb({ ...config.database });
+  logger.info({ driver: database.driver }, "database ready");
+
+  const server = createApiServer({
+    config,
+    database,
+    verifyToken: createTokenVerifier(resolveAuth(config, logger)),
+    logger,
+  });
+  await new Promise<void>((listening, failed) => {
+    server.once("error", failed);
+    server.listen(config.port, config.host, listening);
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const url = `http://${address.includes(":") ? `[${address}]` : address}:${port}`;
+  logger.info({ url }, "API listening");
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    stop() {
+      stopping ??= (async () => {
+        logger.info("shutting down");
+        const closed = new Promise<void>((done) => server.close(() => done()));
+        server.closeIdleConnections();
+        const cutoff = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+        await closed;
+        clearTimeout(cutoff);
+        await database.close();
+        logger.info("stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+function resolveAuth(config: Config, logger: Logger): AuthConfig {
+  if (config.auth) {
+    logger.info({ mode: config.auth.mode }, "token verification configured");
+    return config.auth;
+  }
+  logger.warn(
+    "NO AUTH CONFIGURED: using a generated development secret (HS256). " +
+      "Mint tokens with `pnpm token --sub <id> --email <email>`. Never run like this in production.",
+  );
+  return { mode: "secret", secret: developmentSecret(), clockToleranceSeconds: 5 };
+}

@@ -1,0 +1,108 @@
+import type { AuthConfig } from "@tasks/api";
+import { z } from "zod";
+
+/** An unset variable and an empty one mean the same. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+
+const postgresUrl = z
+  .string()
+  .refine((value) => /^postgres(ql)?:\/\/.+/.test(value) && URL.canParse(value), {
+    message: "must be a postgres:// or postgresql:// URL",
+  });
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  DATABASE_URL: optional(postgresUrl),
+  DATABASE_DRIVER: z.enum(["pg", "neon"]).optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+  CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(100 * 1024),
+  AUTH_JWKS_URL: optional(z.url({ protocol: /^https?$/ })),
+  AUTH_JWT_SECRET: optional(z.string().min(32, "must be at least 32 characters")),
+  AUTH_ISSUER: optional(z.string()),
+  AUTH_AUDIENCE: optional(z.string()),
+  AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env["NODE_ENV"];
+  host: string;
+  port: number;
+  database: { url?: string; driver?: "pg" | "neon"; poolMax: number };
+  corsOrigins: string[];
+  logLevel: Env["LOG_LEVEL"];
+  bodyLimitBytes: number;
+  /** Absent only in development, where a generated secret stands in. */
+  auth: AuthConfig | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads the configuration from the environment, naming every variable that is wrong. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    // Values are never echoed: some of these variables are secrets.
+    const problems = parsed.error.issues.map(
+      (issue) => `  ${issue.path.join(".")}: ${issue.message}`,
+    );
+    throw new ConfigError(`Invalid configuration:\n${problems.join("\n")}`);
+  }
+  const env = parsed.data;
+  return {
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    database: {
+      url: env.DATABASE_URL,
+      driver: env.DATABASE_DRIVER,
+      poolMax: env.DATABASE_POOL_MAX,
+    },
+    corsOrigins: env.CORS_ORIGINS,
+    logLevel: env.LOG_LEVEL,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    auth: authConfig(env),
+  };
+}
+
+function authConfig(env: Env): AuthConfig | undefined {
+  const common = {
+    issuer: env.AUTH_ISSUER,
+    audience: env.AUTH_AUDIENCE,
+    clockToleranceSeconds: env.AUTH_CLOCK_TOLERANCE_SECONDS,
+  };
+  if (env.AUTH_JWKS_URL && env.AUTH_JWT_SECRET) {
+    throw new ConfigError(
+      "Invalid configuration:\n  AUTH_JWKS_URL and AUTH_JWT_SECRET: set one of them, not both",
+    );
+  }
+  if (env.AUTH_JWKS_URL) return { mode: "jwks", jwksUrl: new URL(env.AUTH_JWKS_URL), ...common };
+  if (env.AUTH_JWT_SECRET) return { mode: "secret", secret: env.AUTH_JWT_SECRET, ...common };
+  if (env.NODE_ENV === "production") {
+    throw new ConfigError(
+      "Invalid configuration:\n  AUTH_JWKS_URL or AUTH_JWT_SECRET: one is required in production",
+    );
+  }
+  return undefined;
+}

@@ -1,0 +1,19 @@
+import pino from "pino";
+
+export type Logger = pino.Logger;
+
+/** JSON lines on stdout (or on `destination`, e.g. in tests). */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: undefined,
+      // Belt and braces: nothing that carries a credential is ever written out.
+      redact: {
+        paths: ["authorization", "*.authorization", "token", "*.token"],
+        censor: "[redacted]",
+      },
+    },
+    destination,
+  );
+}

@@ -1,0 +1,96 @@
+import { TRPCClientError } from "@trpc/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  authConfigs,
+  type Jwks,
+  signToken,
+  snapshot,
+  startJwks,
+  startTestApi,
+  type TestApi,
+} from "./support.ts";
+
+let jwks: Jwks;
+let api: TestApi;
+// biome-ignore lint/suspicious/noExplicitAny: untyped on purpose, so that wrong types reach the server.
+let client: any;
+let taskId: string;
+
+beforeAll(async () => {
+  jwks = await startJwks();
+  api = await startTestApi(authConfigs(jwks).secret);
+  client = api.client(await signToken({ sub: "val", email: "val@example.com" }), { batch: false });
+  taskId = (await client.task.create.mutate({ title: "existing" })).id;
+});
+
+afterAll(async () => {
+  await api?.stop();
+  await jwks?.close();
+});
+
+const tooLong = (n: number) => "x".repeat(n + 1);
+
+const badInputs: Record<string, (id: string) => Promise<unknown>> = {
+  "create: title missing": () => client.task.create.mutate({}),
+  "create: title empty after trimming": () => client.task.create.mutate({ title: "   " }),
+  "create: title over 200": () => client.task.create.mutate({ title: tooLong(200) }),
+  "create: title not a string": () => client.task.create.mutate({ title: 42 }),
+  "create: description over 2000": () =>
+    client.task.create.mutate({ title: "t", description: tooLong(2000) }),
+  "create: unknown priority": () => client.task.create.mutate({ title: "t", priority: "URGENT" }),
+  "create: dueAt not a date": () => client.task.create.mutate({ title: "t", dueAt: "tomorrow" }),
+  "create: unknown key": () => client.task.create.mutate({ title: "t", userId: "someone-else" }),
+  "create: completed is not settable on create": () =>
+    client.task.create.mutate({ title: "t", completed: true }),
+  "update: id not a UUID": () => client.task.update.mutate({ id: "1", title: "t" }),
+  "update: title over 200": (id) => client.task.update.mutate({ id, title: tooLong(200) }),
+  "update: completed not a boolean": (id) => client.task.update.mutate({ id, completed: "yes" }),
+  "update: unknown key": (id) => client.task.update.mutate({ id, owner: "x" }),
+  "byId: id missing": () => client.task.byId.query({}),
+  "byId: id not a UUID": () => client.task.byId.query({ id: "not-a-uuid" }),
+  "delete: id not a UUID": () => client.task.delete.mutate({ id: "'; DROP TABLE tasks; --" }),
+  "list: limit 0": () => client.task.list.query({ limit: 0 }),
+  "list: limit 101": () => client.task.list.query({ limit: 101 }),
+  "list: limit fractional": () => client.task.list.query({ limit: 1.5 }),
+  "list: cursor garbage": () => client.task.list.query({ cursor: "garbage" }),
+  "list: search over 200": () => client.task.list.query({ search: tooLong(200) }),
+  "list: unknown key": () => client.task.list.query({ userId: "someone-else" }),
+  "user.update: name over 200": () => client.user.update.mutate({ name: tooLong(200) }),
+  "user.update: image not a URL": () => client.user.update.mutate({ image: "javascript:alert(1)" }),
+  "user.update: unknown key": () => client.user.update.mutate({ email: "new@example.com" }),
+};
+
+describe("bad input is BAD_REQUEST and writes nothing", () => {
+  for (const [name, call] of Object.entries(badInputs)) {
+    it(name, async () => {
+      const before = await snapshot(api.db);
+      const error = await call(taskId).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(TRPCClientError);
+      const data = (error as TRPCClientError<never>).data as {
+        code: string;
+        httpStatus: number;
+        zodError: unknown;
+      };
+      expect(data).toMatchObject({ code: "BAD_REQUEST", httpStatus: 400 });
+      expect(data.zodError).toBeTruthy();
+      expect(await snapshot(api.db)).toBe(before);
+    });
+  }
+
+  it("the zod issues name the field", async () => {
+    const error = await client.task.create.mutate({ title: "" }).catch((e: unknown) => e);
+    expect(error.data.zodError.fieldErrors.title).toEqual([expect.any(String)]);
+  });
+
+  it("bounds are inclusive: 200-char titles, 2000-char descriptions and limit 100 pass", async () => {
+    const task = await client.task.create.mutate({
+      title: "t".repeat(200),
+      description: "d".repeat(2000),
+    });
+    expect(task.title).toHaveLength(200);
+    expect((await client.task.list.query({ limit: 100 })).items.length).toBe(2);
+  });
+});

@@ -1,0 +1,127 @@
+/** Test support: real keys, a JWKS endpoint on loopback, and the real API server on a fresh database. */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type AppRouter, type AuthConfig, createTokenVerifier } from "@tasks/api";
+import type { Database, PrismaClient } from "@tasks/db";
+import { connectTestDb, createTestDatabase, type TestDatabase } from "@tasks/db/testing";
+import { createTRPCClient, httpBatchLink, httpLink } from "@trpc/client";
+import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+import superjson from "superjson";
+import { createLogger } from "../src/logger.ts";
+import { createApiServer } from "../src/server.ts";
+
+export const SECRET = "test-secret-that-is-long-enough-for-hs256!";
+export const ISSUER = "https://issuer.test";
+export const AUDIENCE = "tasks-api";
+
+/** An Ed25519 key pair whose public half is published as a JWKS on loopback. */
+export async function startJwks() {
+  const { publicKey, privateKey } = await generateKeyPair("EdDSA", { extractable: true });
+  const kid = "test-key-1";
+  const jwk = { ...(await exportJWK(publicKey)), kid, alg: "EdDSA", use: "sig" };
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] }));
+  });
+  const url = await listen(server);
+  return {
+    url: `${url}/.well-known/jwks.json`,
+    kid,
+    publicJwk: jwk,
+    privateKey,
+    close: () => close(server),
+  };
+}
+
+export type Jwks = Awaited<ReturnType<typeof startJwks>>;
+
+export interface SignOptions {
+  alg?: string;
+  kid?: string;
+  key?: CryptoKey | Uint8Array;
+  expiresIn?: string | number;
+  notBefore?: string | number;
+  issuer?: string;
+  audience?: string;
+}
+
+/** A token signed with real keys: the JWKS private key for EdDSA, the shared secret for HS256. */
+export function signToken(claims: JWTPayload, options: SignOptions & { jwks?: Jwks } = {}) {
+  const alg = options.alg ?? (options.jwks ? "EdDSA" : "HS256");
+  const key =
+    options.key ?? (alg === "HS256" ? new TextEncoder().encode(SECRET) : options.jwks?.privateKey);
+  if (!key) throw new Error("no key to sign with");
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg, kid: options.kid ?? (options.jwks ? options.jwks.kid : undefined) })
+    .setIssuedAt()
+    .setIssuer(options.issuer ?? ISSUER)
+    .setAudience(options.audience ?? AUDIENCE)
+    .setExpirationTime(options.expiresIn ?? "5m");
+  if (options.notBefore !== undefined) jwt.setNotBefore(options.notBefore);
+  return jwt.sign(key);
+}
+
+export interface TestApi {
+  url: string;
+  db: PrismaClient;
+  client(
+    token?: string,
+    options?: { batch?: boolean },
+  ): ReturnType<typeof createTRPCClient<AppRouter>>;
+  stop(): Promise<void>;
+}
+
+/** The API server on a fresh database, verifying tokens as `auth` says. */
+export async function startTestApi(auth: AuthConfig): Promise<TestApi> {
+  const testDb: TestDatabase = await createTestDatabase();
+  const database: Database = await connectTestDb(testDb.url);
+  const server = createApiServer({
+    config: { corsOrigins: ["http://app.test"], bodyLimitBytes: 100 * 1024 },
+    database,
+    verifyToken: createTokenVerifier(auth),
+    logger: createLogger("silent"),
+  });
+  const url = await listen(server);
+  return {
+    url,
+    db: database.client,
+    client(token, { batch = true } = {}) {
+      const link = (batch ? httpBatchLink : httpLink)({
+        url: `${url}/trpc`,
+        transformer: superjson,
+        headers: () => (token ? { authorization: `Bearer ${token}` } : {}),
+      });
+      return createTRPCClient<AppRouter>({ links: [link] });
+    },
+    async stop() {
+      await close(server);
+      await database.close();
+      await testDb.drop();
+    },
+  };
+}
+
+export function authConfigs(jwks: Jwks): Record<"jwks" | "secret", AuthConfig> {
+  return {
+    jwks: { mode: "jwks", jwksUrl: new URL(jwks.url), issuer: ISSUER, audience: AUDIENCE },
+    secret: { mode: "secret", secret: SECRET, issuer: ISSUER, audience: AUDIENCE },
+  };
+}
+
+export async function listen(server: Server): Promise<string> {
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((done) => server.close(() => done()));
+}
+
+/** Every row of the database as JSON text, to prove that nothing changed. */
+export async function snapshot(db: PrismaClient): Promise<string> {
+  const [users, tasks] = await Promise.all([
+    db.$queryRaw`SELECT row_to_json(u)::text AS row FROM users u ORDER BY id`,
+    db.$queryRaw`SELECT row_to_json(t)::text AS row FROM tasks t ORDER BY id`,
+  ]);
+  return JSON.stringify({ users, tasks });
+}
