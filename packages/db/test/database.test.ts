@@ -20,16 +20,24 @@ afterAll(async () => {
 describe("constraints in the database itself", () => {
   it("deleting a user deletes the user's tasks", async () => {
     await db.user.create({
-      data: { id: "carol", email: "carol@example.com", tasks: { create: [{ title: "a" }, { title: "b" }] } },
+      data: {
+        id: "carol",
+        email: "carol@example.com",
+        tasks: { create: [{ title: "a" }, { title: "b" }] },
+      },
     });
-    await db.user.create({ data: { id: "dave", email: "dave@example.com", tasks: { create: { title: "c" } } } });
+    await db.user.create({
+      data: { id: "dave", email: "dave@example.com", tasks: { create: { title: "c" } } },
+    });
     await db.$executeRaw`DELETE FROM users WHERE id = 'carol'`;
     expect(await db.task.count({ where: { userId: "carol" } })).toBe(0);
     expect(await db.task.count({ where: { userId: "dave" } })).toBe(1);
   });
 
   it("a task for a missing user is a foreign-key error", async () => {
-    await expect(db.task.create({ data: { title: "orphan", userId: "nobody" } })).rejects.toMatchObject({
+    await expect(
+      db.task.create({ data: { title: "orphan", userId: "nobody" } }),
+    ).rejects.toMatchObject({
       code: "P2003",
     });
     await expect(
@@ -50,7 +58,9 @@ describe("constraints in the database itself", () => {
   it("task ids are time-ordered UUIDv7", async () => {
     const first = await db.task.create({ data: { title: "1", userId: "erin" } });
     const second = await db.task.create({ data: { title: "2", userId: "erin" } });
-    expect(first.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(first.id).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     expect(first.id < second.id).toBe(true);
   });
 });
