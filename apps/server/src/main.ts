@@ -1,6 +1,13 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { workspaceRoot } from "@tasks/db/embedded";
 import { startApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
+
+// Variables already set win over the file.
+const envFile = join(workspaceRoot(), ".env");
+if (existsSync(envFile)) process.loadEnvFile(envFile);
 
 let config: ReturnType<typeof loadConfig>;
 try {

@@ -69,7 +69,7 @@ describe("bad input is BAD_REQUEST and writes nothing", () => {
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(TRPCClientError);
-      const data = (error as TRPCClientError<never>).data as {
+      const data = (error as TRPCClientError<never>).data as unknown as {
         code: string;
         httpStatus: number;
         zodError: unknown;

@@ -37,7 +37,7 @@ export type Jwks = Awaited<ReturnType<typeof startJwks>>;
 export interface SignOptions {
   alg?: string;
   kid?: string;
-  key?: CryptoKey | Uint8Array;
+  key?: Parameters<SignJWT["sign"]>[0];
   expiresIn?: string | number;
   notBefore?: string | number;
   issuer?: string;

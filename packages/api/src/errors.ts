@@ -1,6 +1,9 @@
 import { Prisma, ScopeViolationError } from "@tasks/db";
 import { TRPCError } from "@trpc/server";
 
+/** The one answer for a row that is missing or someone else's: the two must look the same. */
+export const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "Not found." });
+
 /** Prisma's error codes as API errors: the one place where database failures get their meaning. */
 const PRISMA_CODES: Record<string, { code: TRPCError["code"]; message: string }> = {
   P2025: { code: "NOT_FOUND", message: "Not found." },

@@ -69,6 +69,12 @@ export async function connectTestDb(url: string): Promise<Database> {
 }
 
 let neonProxy: Promise<void> | undefined;
+let proxiedConnections = 0;
+
+/** How many connections Neon's driver has opened through the proxy (proof that it is in use). */
+export function neonConnectionCount(): number {
+  return proxiedConnections;
+}
 
 /** Points Neon's driver at a loopback WebSocket-to-TCP proxy (Neon's own wire setup, minus TLS). */
 function routeNeonToLoopback(): Promise<void> {
@@ -90,6 +96,7 @@ async function startWebSocketProxy(): Promise<number> {
     const [host, port] = target.split(":");
     if (host !== "127.0.0.1" && host !== "localhost") return socket.close(1008, "loopback only");
     const tcp = connect({ host, port: Number(port) });
+    proxiedConnections++;
     const pending: Buffer[] = [];
     tcp.on("connect", () => {
       for (const chunk of pending.splice(0)) tcp.write(chunk);

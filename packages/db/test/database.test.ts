@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database, PrismaClient } from "../src/index.ts";
-import { connectTestDb, createTestDatabase, type TestDatabase } from "../src/testing.ts";
+import {
+  connectTestDb,
+  createTestDatabase,
+  neonConnectionCount,
+  type TestDatabase,
+  testDriver,
+} from "../src/testing.ts";
 
 let database: TestDatabase;
 let connection: Database;
@@ -15,6 +21,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await connection?.close();
   await database?.drop();
+});
+
+it("runs through the driver under test", async () => {
+  expect(connection.driver).toBe(testDriver());
+  await db.user.count();
+  expect(neonConnectionCount() > 0).toBe(testDriver() === "neon");
 });
 
 describe("constraints in the database itself", () => {

@@ -1,6 +1,7 @@
 import { Priority, type Prisma } from "@tasks/db";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import { notFound } from "../errors.ts";
 import { protectedProcedure } from "../trpc.ts";
 
 /** What of a task leaves the server. */
@@ -63,8 +64,6 @@ function after({ createdAt, id }: Position): Prisma.TaskWhereInput {
     OR: [{ createdAt: { lt: createdAt } }, { id: { lt: id } }],
   };
 }
-
-const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "Task not found." });
 
 export const taskRouter = {
   list: protectedProcedure
