@@ -1,5 +1,5 @@
 import { Priority, type Prisma } from "@tasks/db";
-import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
+import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { notFound } from "../errors.ts";
 import { protectedProcedure } from "../trpc.ts";
