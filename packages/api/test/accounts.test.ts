@@ -1,0 +1,99 @@
+import type { Database, PrismaClient } from "@tasks/db";
+import { connectTestDb, createTestDatabase, type TestDatabase } from "@tasks/db/testing";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { AccountError, createAccounts } from "../src/accounts.ts";
+
+let database: TestDatabase;
+let connection: Database;
+/** Every operation that reaches the database, as `Model.operation`. */
+let operations: string[];
+let db: PrismaClient;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  connection = await connectTestDb(database.url);
+  db = connection.client.$extends({
+    query: {
+      $allOperations({ model, operation, args, query }) {
+        operations.push(`${model}.${operation}`);
+        return query(args);
+      },
+    },
+  }) as unknown as PrismaClient;
+});
+
+afterAll(async () => {
+  await connection?.close();
+  await database?.drop();
+});
+
+beforeEach(() => {
+  operations = [];
+});
+
+describe("accounts", () => {
+  it("creates the user on first sight, from the token's claims", async () => {
+    const accounts = createAccounts(db);
+    await accounts.ensure({
+      userId: "first",
+      email: "first@example.com",
+      emailVerified: true,
+      name: "First",
+      image: "https://img.test/f.png",
+    });
+    expect(await connection.client.user.findUnique({ where: { id: "first" } })).toMatchObject({
+      email: "first@example.com",
+      emailVerified: true,
+      name: "First",
+      image: "https://img.test/f.png",
+    });
+  });
+
+  it("later requests neither write nor read", async () => {
+    const accounts = createAccounts(db);
+    await accounts.ensure({ userId: "steady", email: "steady@example.com" });
+    const afterFirst = operations.length;
+    for (let i = 0; i < 20; i++) await accounts.ensure({ userId: "steady" });
+    expect(operations.length).toBe(afterFirst);
+  });
+
+  it("an existing user is read once, never written", async () => {
+    await connection.client.user.create({ data: { id: "known", email: "known@example.com" } });
+    const accounts = createAccounts(db);
+    await accounts.ensure({ userId: "known" });
+    await accounts.ensure({ userId: "known" });
+    expect(operations).toEqual(["User.count"]);
+  });
+
+  it("parallel first sights create one row", async () => {
+    const accounts = [createAccounts(db), createAccounts(db), createAccounts(db)];
+    await Promise.all(
+      accounts.flatMap((a) =>
+        Array.from({ length: 5 }, () => a.ensure({ userId: "twin", email: "twin@example.com" })),
+      ),
+    );
+    expect(await connection.client.user.count({ where: { id: "twin" } })).toBe(1);
+  });
+
+  it("a first sight needs an email, and an email cannot be taken from another user", async () => {
+    const accounts = createAccounts(db);
+    await expect(accounts.ensure({ userId: "anon" })).rejects.toMatchObject({
+      reason: "EMAIL_REQUIRED",
+    });
+    await expect(
+      accounts.ensure({ userId: "copycat", email: "twin@example.com" }),
+    ).rejects.toBeInstanceOf(AccountError);
+    expect(await connection.client.user.count({ where: { id: { in: ["anon", "copycat"] } } })).toBe(
+      0,
+    );
+  });
+
+  it("a forgotten user is looked up again", async () => {
+    const accounts = createAccounts(db);
+    await accounts.ensure({ userId: "gone", email: "gone@example.com" });
+    await connection.client.user.delete({ where: { id: "gone" } });
+    accounts.forget("gone");
+    await accounts.ensure({ userId: "gone", email: "gone@example.com" });
+    expect(await connection.client.user.count({ where: { id: "gone" } })).toBe(1);
+  });
+});
