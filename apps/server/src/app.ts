@@ -18,7 +18,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startApp(config: Config, logger: Logger): Promise<App> {
   const database = await createDb({ ...config.database });
-  logger.info({ driver: database.driver }, "database ready");
+  logger.info({ driver: database.driver, url: database.embeddedUrl }, "database ready");
 
   const server = createApiServer({
     config,

@@ -22,6 +22,8 @@ export interface DbOptions {
 export interface Database {
   client: PrismaClient;
   driver: Driver;
+  /** The embedded database's URL, to show to the user. Unset for a configured URL, which may hold a password. */
+  embeddedUrl?: string;
   /** Disconnects the client and, for the embedded database, stops serving it. */
   close(): Promise<void>;
 }
@@ -42,6 +44,7 @@ export async function createDb(options: DbOptions = {}): Promise<Database> {
     return {
       client,
       driver: "embedded",
+      embeddedUrl: embedded.url,
       async close() {
         await client.$disconnect();
         await embedded.close();
