@@ -59,38 +59,79 @@ export function workspaceRoot(from = process.cwd()): string {
 
 interface ServerRecord {
   pid: number;
-  url: string;
+  /** Unset while the owner is still starting. */
+  url?: string;
 }
+
+/** How long to wait for another process that is starting the database. */
+const JOIN_TIMEOUT_MS = 30_000;
 
 /**
  * Opens the persistent embedded database, or joins the process already serving it.
  *
- * A data directory can be opened by one process only, so the serving process
- * records its URL in `<dataDir>.json`; the API server, the Prisma CLI and
- * Prisma Studio then share that one server.
+ * A data directory must be opened by one process only. The record
+ * `<dataDir>.json` is claimed atomically by the process that opens it, then
+ * holds its URL; the API server, the Prisma CLI and Prisma Studio share that one
+ * server. A record left by a dead process is taken over.
  */
 export async function openEmbedded(dataDir = defaultDataDir()): Promise<EmbeddedServer> {
   const recordPath = `${dataDir}.json`;
-  const running = readRecord(recordPath);
-  if (running && isAlive(running.pid) && (await accepts(running.url))) {
-    return { url: running.url, owned: false, close: async () => {} };
+  mkdirSync(dirname(recordPath), { recursive: true });
+  const deadline = Date.now() + JOIN_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const record = readRecord(recordPath);
+    if (record && isAlive(record.pid)) {
+      if (record.url && (await accepts(record.url))) {
+        return { url: record.url, owned: false, close: async () => {} };
+      }
+      await sleep(100);
+    } else if (record) {
+      rmSync(recordPath, { force: true });
+    } else if (claim(recordPath)) {
+      return serveClaimed(dataDir, recordPath);
+    }
   }
-  const port = process.env.PGLITE_PORT ? Number(process.env.PGLITE_PORT) : 0;
-  const server = await serveEmbedded({ dataDir, port });
-  writeFileSync(recordPath, JSON.stringify({ pid: process.pid, url: server.url }));
-  const forget = () => {
+  throw new Error(
+    `The embedded database at ${dataDir} is held by another process that does not answer; ` +
+      `stop it, or delete ${recordPath} if that process is gone.`,
+  );
+}
+
+function claim(recordPath: string): boolean {
+  try {
+    writeFileSync(recordPath, JSON.stringify({ pid: process.pid }), { flag: "wx" });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+}
+
+async function serveClaimed(dataDir: string, recordPath: string): Promise<EmbeddedServer> {
+  const release = () => {
     if (readRecord(recordPath)?.pid === process.pid) rmSync(recordPath, { force: true });
   };
-  process.once("exit", forget);
+  let server: EmbeddedServer;
+  try {
+    const port = process.env.PGLITE_PORT ? Number(process.env.PGLITE_PORT) : 0;
+    server = await serveEmbedded({ dataDir, port });
+  } catch (error) {
+    release();
+    throw error;
+  }
+  writeFileSync(recordPath, JSON.stringify({ pid: process.pid, url: server.url }));
+  process.once("exit", release);
   return {
     ...server,
     async close() {
-      forget();
-      process.off("exit", forget);
+      release();
+      process.off("exit", release);
       await server.close();
     },
   };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function readRecord(path: string): ServerRecord | undefined {
   try {

@@ -1,0 +1,83 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { openEmbedded } from "../src/embedded.ts";
+
+const root = mkdtempSync(join(tmpdir(), "embedded-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+async function query(url: string, sql: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe("the embedded database", () => {
+  it("persists across opens, and a second opener joins the first", async () => {
+    const dataDir = join(root, "persist");
+    const first = await openEmbedded(dataDir);
+    expect(first.owned).toBe(true);
+    await query(first.url, "CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)");
+
+    const second = await openEmbedded(dataDir);
+    expect(second).toMatchObject({ owned: false, url: first.url });
+    await first.close();
+    expect(existsSync(`${dataDir}.json`)).toBe(false);
+
+    const reopened = await openEmbedded(dataDir);
+    expect(await query(reopened.url, "SELECT n FROM kept")).toEqual([{ n: 42 }]);
+    await reopened.close();
+  });
+
+  it("takes over a record left by a dead process", async () => {
+    const dataDir = join(root, "stale");
+    const dead = spawn(process.execPath, ["-e", ""]);
+    await new Promise((done) => dead.on("exit", done));
+    writeFileSync(
+      `${dataDir}.json`,
+      JSON.stringify({ pid: dead.pid, url: "postgres://x@127.0.0.1:1/x" }),
+    );
+    const server = await openEmbedded(dataDir);
+    expect(server.owned).toBe(true);
+    expect(JSON.parse(readFileSync(`${dataDir}.json`, "utf8")).pid).toBe(process.pid);
+    await server.close();
+  });
+
+  it("two processes opening at once share one server", async () => {
+    const dataDir = join(root, "race");
+    const script = `
+      import { openEmbedded } from ${JSON.stringify(join(import.meta.dirname, "../src/embedded.ts"))};
+      const db = await openEmbedded(${JSON.stringify(dataDir)});
+      console.log(JSON.stringify({ owned: db.owned, url: db.url }));
+      setTimeout(() => db.close().then(() => process.exit(0)), 1500);
+    `;
+    const run = () =>
+      new Promise<{ owned: boolean; url: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [
+          "--import",
+          "tsx",
+          "--input-type=module",
+          "-e",
+          script,
+        ]);
+        let out = "";
+        child.stdout.on("data", (chunk) => {
+          out += chunk;
+          if (out.includes("\n")) resolve(JSON.parse(out));
+        });
+        child.on("exit", (code) =>
+          code ? reject(new Error(`exit ${code}`)) : resolve(JSON.parse(out)),
+        );
+      });
+    const results = await Promise.all([run(), run()]);
+    expect(results.map((r) => r.owned).sort()).toEqual([false, true]);
+    expect(results[0]?.url).toBe(results[1]?.url);
+  });
+});
