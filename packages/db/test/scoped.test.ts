@@ -8,6 +8,7 @@ import {
   ScopeViolationError,
   type Task,
 } from "../src/index.ts";
+import { SCOPED_OPERATIONS } from "../src/scoped.ts";
 import { connectTestDb, createTestDatabase, type TestDatabase } from "../src/testing.ts";
 
 let database: TestDatabase;
@@ -382,6 +383,12 @@ describe("every client operation is scoped or refused", () => {
       (name) => name[0]?.toLowerCase() + name.slice(1),
     );
     expect(models.sort()).toEqual(Object.keys(probes).sort());
+  });
+
+  it("probes every operation the scope handles", () => {
+    for (const modelProbes of Object.values(probes)) {
+      expect(Object.keys(modelProbes).sort()).toEqual([...SCOPED_OPERATIONS].sort());
+    }
   });
 
   for (const model of ["task", "user"]) {
