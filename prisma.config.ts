@@ -9,10 +9,15 @@ process.env.PRISMA_SCHEMA_ENGINE_BINARY ||= fileURLToPath(
 );
 
 /** Without DATABASE_URL, commands that use a database get the embedded one (started if need be). */
-const command = process.argv[2] ?? "";
-const url =
-  process.env.DATABASE_URL ||
-  (["migrate", "db", "studio"].includes(command) ? (await openEmbedded()).url : undefined);
+async function embeddedUrl(command: string): Promise<string | undefined> {
+  if (!["migrate", "db", "studio"].includes(command)) return undefined;
+  const { url } = await openEmbedded();
+  // Studio's driver (postgres.js) pools connections, whose statements would
+  // interleave in PGlite's single session: give it one connection.
+  return command === "studio" ? `${url}&max=1` : url;
+}
+
+const url = process.env.DATABASE_URL || (await embeddedUrl(process.argv[2] ?? ""));
 
 export default defineConfig({
   schema: "prisma/schema.prisma",
