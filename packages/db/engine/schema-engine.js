@@ -183,10 +183,18 @@ export async function openSchemaEngine({ url, shadowDatabaseUrl, schemaPaths = [
   }
 }
 
+/**
+ * In the WebAssembly build, these read the schema of the migration history from a cache that
+ * only diagnoseMigrationHistory fills (with a shadow database): they get none of their own.
+ */
+const READ_MIGRATIONS_SCHEMA_FROM_CACHE = new Set(["evaluateDataLoss", "createMigration"]);
+
 /** An open engine: one call at a time, then close. */
 export class SchemaEngineSession {
   #engine;
   #adapters;
+  /** Migration histories whose schema the engine has cached. */
+  #cachedHistories = new Set();
 
   /**
    * @param {WasmSchemaEngine} engine
@@ -205,6 +213,37 @@ export class SchemaEngineSession {
    * @returns {Promise<Awaited<ReturnType<WasmSchemaEngine[M]>>>}
    */
   async call(method, params) {
+    if (READ_MIGRATIONS_SCHEMA_FROM_CACHE.has(method)) {
+      await this.#cacheMigrationsSchema(
+        /** @type {{ migrationsList: MigrationList, filters: typeof NO_FILTERS }} */ (params),
+      );
+    }
+    return this.#invoke(method, params);
+  }
+
+  /**
+   * The cache is keyed by the migrations applied to the database, which `migrate dev` has just
+   * brought up to date: diagnosing the history now caches the schema of all of them.
+   * @param {{ migrationsList: MigrationList, filters: typeof NO_FILTERS }} params
+   */
+  async #cacheMigrationsSchema({ migrationsList, filters }) {
+    const history = JSON.stringify(migrationsList.migrationDirectories);
+    if (this.#cachedHistories.has(history)) return;
+    await this.#invoke("diagnoseMigrationHistory", {
+      migrationsList,
+      optInToShadowDatabase: true,
+      filters,
+    });
+    this.#cachedHistories.add(history);
+  }
+
+  /**
+   * @template {EngineMethod} M
+   * @param {M} method
+   * @param {Parameters<WasmSchemaEngine[M]>[0]} params
+   * @returns {Promise<Awaited<ReturnType<WasmSchemaEngine[M]>>>}
+   */
+  async #invoke(method, params) {
     const invoke =
       /** @type {(params: unknown) => Promise<Awaited<ReturnType<WasmSchemaEngine[M]>>>} */ (
         this.#engine[method]

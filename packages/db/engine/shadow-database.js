@@ -19,12 +19,13 @@ import { connectPgAdapter } from "./pg-adapter.js";
  */
 export function shadowDatabaseConnector({ url, shadowDatabaseUrl }) {
   if (shadowDatabaseUrl) return () => connectEmptied(shadowDatabaseUrl);
-  if (!url) return startPgliteShadow;
+  const startPglite = pgliteShadowStarter();
+  if (!url) return startPglite;
   return async () => {
     const admin = await connectPgAdapter(url);
     if (await isPglite(admin)) {
       await admin.dispose();
-      return startPgliteShadow();
+      return startPglite();
     }
     return createTemporaryDatabase(admin, url);
   };
@@ -62,19 +63,30 @@ async function createTemporaryDatabase(admin, url) {
   }
 }
 
-async function startPgliteShadow() {
-  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
-    import("@electric-sql/pglite"),
-    import("@electric-sql/pglite-socket"),
-  ]);
-  const db = await PGlite.create();
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 10 });
-  await server.start();
-  const shadow = await connectPgAdapter(`postgres://postgres@${server.getServerConn()}/postgres`);
-  return onDispose(shadow, async () => {
-    await server.stop();
-    await db.close();
-  });
+/**
+ * `migrate dev` asks for several shadow databases. Creating a PGlite database takes seconds,
+ * loading a copy of a new one a fraction of that: the first one is kept as a template.
+ */
+function pgliteShadowStarter() {
+  /** @type {Promise<Blob> | undefined} */
+  let template;
+  return async () => {
+    const { PGlite } = await import("@electric-sql/pglite");
+    const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
+    template ??= PGlite.create().then(async (pristine) => {
+      const dataDir = await pristine.dumpDataDir("none");
+      await pristine.close();
+      return dataDir;
+    });
+    const db = await PGlite.create({ loadDataDir: await template });
+    const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 10 });
+    await server.start();
+    const shadow = await connectPgAdapter(`postgres://postgres@${server.getServerConn()}/postgres`);
+    return onDispose(shadow, async () => {
+      await server.stop();
+      await db.close();
+    });
+  };
 }
 
 /**

@@ -106,16 +106,18 @@ function serve(options) {
     .on("close", () => {
       queue = queue.then(shutdown);
     });
+  // The CLI kills the engine as soon as it is done with it: leave no shadow database behind.
+  process.once("SIGTERM", shutdown);
 
-  // The CLI kills the engine once it is done with it: leave no shadow database behind.
-  process.once("SIGTERM", () => {
-    queue = queue.then(shutdown);
-  });
-
-  async function shutdown() {
-    const opened = await session?.catch(() => undefined);
-    await opened?.close();
-    process.exit();
+  /** @type {Promise<never> | undefined} */
+  let closing;
+  function shutdown() {
+    closing ??= (async () => {
+      const opened = await session?.catch(() => undefined);
+      await opened?.close();
+      process.exit();
+    })();
+    return closing;
   }
 }
 
@@ -225,12 +227,14 @@ const { values, positionals } = parseArgs({
     datamodels: { type: "string", multiple: true },
     datasource: { type: "string" },
     version: { type: "boolean", short: "V" },
+    // Accepted and unused: the engine reads preview features from the schema itself.
+    "enabled-preview-features": { type: "string" },
+    "extension-types": { type: "string" },
   },
   allowPositionals: true,
-  strict: false, // the CLI may pass options this bridge has no use for
 });
 /** @type {Datasource} */
-const datasource = JSON.parse(String(values.datasource ?? "{}"));
+const datasource = JSON.parse(values.datasource ?? "{}");
 
 if (values.version) {
   process.stdout.write(`schema-engine-cli ${await schemaEngineVersion()}\n`);
@@ -238,6 +242,6 @@ if (values.version) {
   process.exitCode = await runCliCommand(String(positionals[1]), datasource);
 } else {
   // `--datamodels a b` as well as `--datamodels a --datamodels b`
-  const schemaPaths = [.../** @type {string[]} */ (values.datamodels ?? []), ...positionals];
+  const schemaPaths = [...(values.datamodels ?? []), ...positionals];
   serve({ ...datasource, schemaPaths });
 }
