@@ -11,7 +11,8 @@ process.env.PRISMA_SCHEMA_ENGINE_BINARY ||= fileURLToPath(
 /** Without DATABASE_URL, commands that use a database get the embedded one (started if need be). */
 async function embeddedUrl(command: string): Promise<string | undefined> {
   if (!["migrate", "db", "studio"].includes(command)) return undefined;
-  const { url } = await openEmbedded();
+  // Serving must not keep the CLI running once its command is done.
+  const { url } = await openEmbedded(undefined, { keepProcessAlive: command === "studio" });
   // Studio's driver (postgres.js) pools connections, whose statements would
   // interleave in PGlite's single session: give it one connection.
   return command === "studio" ? `${url}&max=1` : url;

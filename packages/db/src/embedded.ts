@@ -1,8 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, type Server as NetServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 
 /** A PGlite database served on loopback, reachable by any PostgreSQL client at `url`. */
 export interface EmbeddedServer {
@@ -18,6 +16,11 @@ export interface ServeOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
+  /**
+   * False for short-lived commands (the Prisma CLI): serving then does not keep
+   * the process alive once its own work is done.
+   */
+  keepProcessAlive?: boolean;
 }
 
 /**
@@ -27,21 +30,58 @@ export interface ServeOptions {
  * database name in the URL is ignored.
  */
 export async function serveEmbedded(options: ServeOptions = {}): Promise<EmbeddedServer> {
-  const host = options.host ?? "127.0.0.1";
+  const keepAlive = options.keepProcessAlive ?? true;
+  if (!keepAlive) unrefPgliteTimers();
+  // Loaded on demand, and after the timer hook above: PGlite keeps its own reference to setTimeout.
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const db = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
   // The default of one connection makes pooled clients fail with ECONNRESET.
-  const server = new PGLiteSocketServer({ db, host, port: options.port ?? 0, maxConnections: 32 });
+  const server = new PGLiteSocketServer({
+    db,
+    host: options.host ?? "127.0.0.1",
+    port: options.port ?? 0,
+    maxConnections: 32,
+  });
   await server.start();
-  const address = server.getServerConn();
+  if (!keepAlive) {
+    // pglite-socket keeps its net.Server private and offers no unref of its own.
+    const listener = (server as unknown as { server?: NetServer }).server;
+    listener?.unref();
+    listener?.on("connection", (socket) => socket.unref());
+  }
   return {
-    url: `postgres://postgres@${address}/postgres?sslmode=disable`,
+    url: `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`,
     owned: true,
     async close() {
       await server.stop();
       await db.close();
     },
   };
+}
+
+let pgliteTimersUnrefed = false;
+
+/**
+ * PGlite's PostgreSQL arms timers for its own housekeeping (statistics,
+ * timeouts) through Emscripten's `setitimer`. They would keep a finished
+ * command's process alive for seconds, so they are unrefed. This must run
+ * before PGlite is first loaded.
+ */
+function unrefPgliteTimers() {
+  if (pgliteTimersUnrefed) return;
+  pgliteTimersUnrefed = true;
+  const setTimeoutRef = globalThis.setTimeout;
+  globalThis.setTimeout = ((
+    callback: (...args: unknown[]) => void,
+    ms?: number,
+    ...args: unknown[]
+  ) => {
+    const timer = setTimeoutRef(callback, ms, ...args);
+    if (String(callback).includes("__emscripten_timeout")) timer.unref();
+    return timer;
+  }) as typeof setTimeout;
 }
 
 /** The default data directory: `.data/pglite` at the workspace root. */
@@ -74,7 +114,10 @@ const JOIN_TIMEOUT_MS = 30_000;
  * holds its URL; the API server, the Prisma CLI and Prisma Studio share that one
  * server. A record left by a dead process is taken over.
  */
-export async function openEmbedded(dataDir = defaultDataDir()): Promise<EmbeddedServer> {
+export async function openEmbedded(
+  dataDir = defaultDataDir(),
+  { keepProcessAlive = true }: Pick<ServeOptions, "keepProcessAlive"> = {},
+): Promise<EmbeddedServer> {
   const recordPath = `${dataDir}.json`;
   mkdirSync(dirname(recordPath), { recursive: true });
   const deadline = Date.now() + JOIN_TIMEOUT_MS;
@@ -88,7 +131,7 @@ export async function openEmbedded(dataDir = defaultDataDir()): Promise<Embedded
     } else if (record) {
       rmSync(recordPath, { force: true });
     } else if (claim(recordPath)) {
-      return serveClaimed(dataDir, recordPath);
+      return serveClaimed(recordPath, { dataDir, keepProcessAlive });
     }
   }
   throw new Error(
@@ -107,14 +150,14 @@ function claim(recordPath: string): boolean {
   }
 }
 
-async function serveClaimed(dataDir: string, recordPath: string): Promise<EmbeddedServer> {
+async function serveClaimed(recordPath: string, options: ServeOptions): Promise<EmbeddedServer> {
   const release = () => {
     if (readRecord(recordPath)?.pid === process.pid) rmSync(recordPath, { force: true });
   };
   let server: EmbeddedServer;
   try {
     const port = process.env.PGLITE_PORT ? Number(process.env.PGLITE_PORT) : 0;
-    server = await serveEmbedded({ dataDir, port });
+    server = await serveEmbedded({ ...options, port });
   } catch (error) {
     release();
     throw error;

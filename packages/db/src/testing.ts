@@ -65,7 +65,8 @@ export function testDriver(): TestDriver {
 /** A client on `url` through the driver under test. */
 export async function connectTestDb(url: string): Promise<Database> {
   if (testDriver() === "neon") await routeNeonToLoopback();
-  return createDb({ url, driver: testDriver(), poolMax: 4 });
+  // An embedded database is one session: connections of a pool would interleave in it.
+  return createDb({ url, driver: testDriver(), poolMax: testServerUrl() ? 4 : 1 });
 }
 
 let neonProxy: Promise<void> | undefined;

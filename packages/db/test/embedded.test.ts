@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,5 +79,33 @@ describe("the embedded database", () => {
     const results = await Promise.all([run(), run()]);
     expect(results.map((r) => r.owned).sort()).toEqual([false, true]);
     expect(results[0]?.url).toBe(results[1]?.url);
+  });
+
+  it("serves the Prisma CLI when DATABASE_URL is unset, and lets each command exit", async () => {
+    const dataDir = join(root, "cli");
+    const prisma = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile(
+          join(import.meta.dirname, "../../../node_modules/.bin/prisma"),
+          args,
+          {
+            cwd: join(import.meta.dirname, "../../.."),
+            env: { ...process.env, DATABASE_URL: "", PGLITE_DATA_DIR: dataDir },
+            timeout: 30_000,
+          },
+          (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout }),
+        );
+      });
+    const deploy = await prisma("migrate", "deploy");
+    expect(deploy).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining("successfully applied"),
+    });
+    const started = performance.now();
+    const status = await prisma("migrate", "status");
+    expect(status).toMatchObject({ code: 0, stdout: expect.stringContaining("up to date") });
+    // PGlite's own timers and the open server must not hold the finished command.
+    expect(performance.now() - started).toBeLessThan(8_000);
+    expect(existsSync(`${dataDir}.json`)).toBe(false);
   });
 });
