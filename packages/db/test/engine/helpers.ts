@@ -1,59 +1,29 @@
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import pg from "pg";
+import { serveEmbedded } from "../../src/embedded.ts";
+import { createTestDatabase, testServerUrl } from "../../src/testing.ts";
+
+export { query, testServerUrl } from "../../src/testing.ts";
 
 export const repoRoot = join(import.meta.dirname, "../../../..");
 export const engineBin = join(repoRoot, "packages/db/engine/bin/schema-engine.js");
 const prismaBin = join(repoRoot, "node_modules/.bin/prisma");
-const serverUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
-export interface Database {
-  url: string;
-  drop(): Promise<void>;
-}
+export type { TestDatabase as Database } from "../../src/testing.ts";
 
-/** A new, empty database on the test server. */
-export async function createDatabase(): Promise<Database> {
-  const name = `engine_test_${randomBytes(6).toString("hex")}`;
-  await query(serverUrl, `CREATE DATABASE "${name}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.href,
-    drop: async () => {
-      await query(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    },
-  };
-}
+/** A new, empty database: on the test server, or embedded when there is none. */
+export const createDatabase = () => createTestDatabase({ migrate: false });
 
 /** An in-memory PGlite served on loopback, as the app's embedded database is. */
-export async function startPglite(): Promise<Database> {
-  const db = await PGlite.create();
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 10 });
-  await server.start();
-  return {
-    url: `postgres://postgres@${server.getServerConn()}/postgres`,
-    drop: async () => {
-      await server.stop();
-      await db.close();
-    },
-  };
-}
+export const startPglite = () => serveEmbedded().then(({ url, close }) => ({ url, drop: close }));
 
-export async function query(url: string, sql: string): Promise<Record<string, unknown>[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+/** The servers to run a case on: PGlite always, PostgreSQL when tests have one. */
+export const servers = [
+  ...(testServerUrl() ? [{ server: "PostgreSQL", start: createDatabase }] : []),
+  { server: "PGlite", start: startPglite },
+];
 
 export interface PrismaRun {
   code: number;

@@ -11,16 +11,12 @@ import {
   createDatabase,
   query,
   repoRoot,
-  startPglite,
+  servers,
+  testServerUrl,
 } from "./helpers.ts";
 
 const schemaPath = join(repoRoot, "prisma", "schema.prisma");
 const migrationsDir = join(repoRoot, "prisma", "migrations");
-
-const servers = [
-  { server: "PostgreSQL", start: createDatabase },
-  { server: "PGlite", start: startPglite },
-];
 
 describe.concurrent("migrateDeploy", () => {
   it.for(servers)(
@@ -58,13 +54,21 @@ describe.concurrent("migrateDeploy", () => {
     expect(blocked).toBeInstanceOf(SchemaEngineError);
     expect(blocked).toMatchObject({ code: "P3009", isPanic: false });
     expect((blocked as Error).message).toContain(`The \`${failing}\` migration started at`);
-
-    const missing = new URL(database.url);
-    missing.pathname = "/engine_test_missing";
-    await expect(
-      migrateDeploy({ url: missing.href, schemaPath, migrationsDir }),
-    ).rejects.toMatchObject({ code: "P1003" });
   });
+
+  // PGlite ignores database names: only a real server has missing databases.
+  it.runIf(testServerUrl())(
+    "names a missing database P1003",
+    async ({ expect, onTestFinished }) => {
+      const database = await createDatabase();
+      onTestFinished(() => database.drop());
+      const missing = new URL(database.url);
+      missing.pathname = "/engine_test_missing";
+      await expect(
+        migrateDeploy({ url: missing.href, schemaPath, migrationsDir }),
+      ).rejects.toMatchObject({ code: "P1003" });
+    },
+  );
 });
 
 describe.concurrent('the adapter reads PostgreSQL\'s "char" columns', () => {
