@@ -1,18 +1,15 @@
-import type { Database, PrismaClient } from "@tasks/db";
-import { connectTestDb, createTestDatabase, type TestDatabase } from "@tasks/db/testing";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { PrismaClient } from "@tasks/db";
+import { useTestDb } from "@tasks/db/testing";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AccountError, createAccounts } from "../src/accounts.ts";
 
-let database: TestDatabase;
-let connection: Database;
+const testDb = useTestDb();
 /** Every operation that reaches the database, as `Model.operation`. */
 let operations: string[];
 let db: PrismaClient;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  connection = await connectTestDb(database.url);
-  db = connection.client.$extends({
+beforeAll(() => {
+  db = testDb.client.$extends({
     query: {
       $allOperations({ model, operation, args, query }) {
         operations.push(`${model}.${operation}`);
@@ -20,11 +17,6 @@ beforeAll(async () => {
       },
     },
   }) as unknown as PrismaClient;
-});
-
-afterAll(async () => {
-  await connection?.close();
-  await database?.drop();
 });
 
 beforeEach(() => {
@@ -41,7 +33,7 @@ describe("accounts", () => {
       name: "First",
       image: "https://img.test/f.png",
     });
-    expect(await connection.client.user.findUnique({ where: { id: "first" } })).toMatchObject({
+    expect(await testDb.client.user.findUnique({ where: { id: "first" } })).toMatchObject({
       email: "first@example.com",
       emailVerified: true,
       name: "First",
@@ -58,7 +50,7 @@ describe("accounts", () => {
   });
 
   it("an existing user is read once, never written", async () => {
-    await connection.client.user.create({ data: { id: "known", email: "known@example.com" } });
+    await testDb.client.user.create({ data: { id: "known", email: "known@example.com" } });
     const accounts = createAccounts(db);
     await accounts.ensure({ userId: "known" });
     await accounts.ensure({ userId: "known" });
@@ -72,7 +64,7 @@ describe("accounts", () => {
         Array.from({ length: 5 }, () => a.ensure({ userId: "twin", email: "twin@example.com" })),
       ),
     );
-    expect(await connection.client.user.count({ where: { id: "twin" } })).toBe(1);
+    expect(await testDb.client.user.count({ where: { id: "twin" } })).toBe(1);
   });
 
   it("a first sight needs an email, and an email cannot be taken from another user", async () => {
@@ -83,17 +75,15 @@ describe("accounts", () => {
     await expect(
       accounts.ensure({ userId: "copycat", email: "twin@example.com" }),
     ).rejects.toBeInstanceOf(AccountError);
-    expect(await connection.client.user.count({ where: { id: { in: ["anon", "copycat"] } } })).toBe(
-      0,
-    );
+    expect(await testDb.client.user.count({ where: { id: { in: ["anon", "copycat"] } } })).toBe(0);
   });
 
   it("a forgotten user is looked up again", async () => {
     const accounts = createAccounts(db);
     await accounts.ensure({ userId: "gone", email: "gone@example.com" });
-    await connection.client.user.delete({ where: { id: "gone" } });
+    await testDb.client.user.delete({ where: { id: "gone" } });
     accounts.forget("gone");
     await accounts.ensure({ userId: "gone", email: "gone@example.com" });
-    expect(await connection.client.user.count({ where: { id: "gone" } })).toBe(1);
+    expect(await testDb.client.user.count({ where: { id: "gone" } })).toBe(1);
   });
 });

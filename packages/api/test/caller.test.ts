@@ -1,17 +1,14 @@
-import { type Database, Prisma } from "@tasks/db";
-import { connectTestDb, createTestDatabase, type TestDatabase } from "@tasks/db/testing";
+import { Prisma } from "@tasks/db";
+import { useTestDb } from "@tasks/db/testing";
 import { TRPCError } from "@trpc/server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { toApiError } from "../src/errors.ts";
 import { createCaller, createInnerContext } from "../src/index.ts";
 
-let database: TestDatabase;
-let connection: Database;
+const testDb = useTestDb();
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  connection = await connectTestDb(database.url);
-  await connection.client.user.createMany({
+  await testDb.client.user.createMany({
     data: [
       { id: "server-side", email: "s@example.com" },
       { id: "other", email: "o@example.com" },
@@ -19,19 +16,12 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await connection?.close();
-  await database?.drop();
-});
-
 describe("createCaller for server-side use", () => {
   it("runs procedures in-process as a given user", async () => {
-    const caller = createCaller(
-      createInnerContext({ userId: "server-side", db: connection.client }),
-    );
+    const caller = createCaller(createInnerContext({ userId: "server-side", db: testDb.client }));
     const task = await caller.task.create({ title: "from a script" });
     expect((await caller.task.list()).items.map((t) => t.id)).toEqual([task.id]);
-    const other = createCaller(createInnerContext({ userId: "other", db: connection.client }));
+    const other = createCaller(createInnerContext({ userId: "other", db: testDb.client }));
     await expect(other.task.byId({ id: task.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 

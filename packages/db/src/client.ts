@@ -58,21 +58,19 @@ export async function createDb(options: DbOptions = {}): Promise<Database> {
 }
 
 function connectPg(connectionString: string, options: DbOptions): PrismaClient {
-  const adapter = new PrismaPg({
-    connectionString,
-    max: options.poolMax ?? 10,
-    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
-  });
-  return new PrismaClient({ adapter });
+  return new PrismaClient({ adapter: new PrismaPg(poolConfig(connectionString, options)) });
 }
 
 function connectNeon(connectionString: string, options: DbOptions): PrismaClient {
-  const adapter = new PrismaNeon({
+  return new PrismaClient({ adapter: new PrismaNeon(poolConfig(connectionString, options)) });
+}
+
+/** node-postgres and Neon's driver take the same pool settings. */
+function poolConfig(connectionString: string, options: DbOptions) {
+  return {
     connectionString,
     max: options.poolMax ?? 10,
     idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
-  });
-  return new PrismaClient({ adapter });
+  };
 }

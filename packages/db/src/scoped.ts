@@ -38,7 +38,7 @@ const READS_ONE = new Set(["findUnique", "findUniqueOrThrow"]);
 const UPDATES_MANY = new Set(["updateMany", "updateManyAndReturn"]);
 const CREATES_MANY = new Set(["createMany", "createManyAndReturn"]);
 
-/** The operations each model's policy handles; every other operation is refused. */
+/** The operations each model's scope handles; every other operation is refused. */
 export const SCOPED_OPERATIONS = [
   ...READS_MANY,
   ...READS_ONE,
@@ -81,88 +81,62 @@ function userScope(userId: string) {
         if (!model) {
           throw new ScopeViolationError(`${operation} is not available on a user-scoped client.`);
         }
-        const scope = POLICIES[model];
-        if (!scope) throw new ScopeViolationError(`Model ${model} has no user scope.`);
-        return query(scope(operation, { ...(args as Args) }, userId));
+        return query(scopeOperation(model, operation, { ...(args as Args) }, userId));
       },
     },
   });
 }
 
-type Policy = (operation: string, args: Args, userId: string) => Args;
+/** How one model is kept to a user's rows. */
+interface ModelScope {
+  /** The filter that selects the user's rows. */
+  owned(userId: string): Where;
+  /** Checks and completes the data of a new row. */
+  create(data: unknown, userId: string): Args;
+  /** Checks the data of an update. */
+  update(data: unknown, userId: string): Args;
+}
 
-const POLICIES: Record<string, Policy> = {
-  Task(operation, args, userId) {
-    const owner = { userId };
-    if (READS_MANY.has(operation) || operation === "deleteMany") {
-      return { ...args, where: andWhere(args.where, owner) };
-    }
-    if (READS_ONE.has(operation) || operation === "delete") {
-      return { ...args, where: andUniqueWhere(args.where, owner) };
-    }
-    if (UPDATES_MANY.has(operation)) {
-      return { ...args, where: andWhere(args.where, owner), data: taskUpdate(args.data, userId) };
-    }
-    if (operation === "update") {
-      return {
-        ...args,
-        where: andUniqueWhere(args.where, owner),
-        data: taskUpdate(args.data, userId),
-      };
-    }
-    if (operation === "create") return { ...args, data: taskCreate(args.data, userId) };
-    if (CREATES_MANY.has(operation)) {
-      const rows = Array.isArray(args.data) ? args.data : [args.data];
-      return { ...args, data: rows.map((row) => taskCreate(row, userId)) };
-    }
-    if (operation === "upsert") {
-      return {
-        ...args,
-        where: andUniqueWhere(args.where, owner),
-        create: taskCreate(args.create, userId),
-        update: taskUpdate(args.update, userId),
-      };
-    }
-    throw unknownOperation("Task", operation);
-  },
-
-  User(operation, args, userId) {
-    const self = { id: userId };
-    if (READS_MANY.has(operation) || operation === "deleteMany") {
-      return { ...args, where: andWhere(args.where, self) };
-    }
-    if (READS_ONE.has(operation) || operation === "delete") {
-      return { ...args, where: andUniqueWhere(args.where, self) };
-    }
-    if (UPDATES_MANY.has(operation)) {
-      return { ...args, where: andWhere(args.where, self), data: userUpdate(args.data, userId) };
-    }
-    if (operation === "update") {
-      return {
-        ...args,
-        where: andUniqueWhere(args.where, self),
-        data: userUpdate(args.data, userId),
-      };
-    }
-    if (operation === "create") return { ...args, data: userCreate(args.data, userId) };
-    if (CREATES_MANY.has(operation)) {
-      const rows = Array.isArray(args.data) ? args.data : [args.data];
-      return { ...args, data: rows.map((row) => userCreate(row, userId)) };
-    }
-    if (operation === "upsert") {
-      return {
-        ...args,
-        where: andUniqueWhere(args.where, self),
-        create: userCreate(args.create, userId),
-        update: userUpdate(args.update, userId),
-      };
-    }
-    throw unknownOperation("User", operation);
-  },
+const SCOPES: Record<string, ModelScope> = {
+  Task: { owned: (userId) => ({ userId }), create: taskCreate, update: taskUpdate },
+  User: { owned: (userId) => ({ id: userId }), create: userCreate, update: userUpdate },
 };
 
-function unknownOperation(model: string, operation: string): ScopeViolationError {
-  return new ScopeViolationError(`${model}.${operation} has no user scope and is refused.`);
+/** Rewrites one operation's arguments so that it can only reach the user's rows. */
+function scopeOperation(model: string, operation: string, args: Args, userId: string): Args {
+  const scope = SCOPES[model];
+  if (!scope) throw new ScopeViolationError(`Model ${model} has no user scope.`);
+  const owned = scope.owned(userId);
+  if (READS_MANY.has(operation) || operation === "deleteMany") {
+    return { ...args, where: andWhere(args.where, owned) };
+  }
+  if (READS_ONE.has(operation) || operation === "delete") {
+    return { ...args, where: andUniqueWhere(args.where, owned) };
+  }
+  if (UPDATES_MANY.has(operation)) {
+    return { ...args, where: andWhere(args.where, owned), data: scope.update(args.data, userId) };
+  }
+  if (operation === "update") {
+    return {
+      ...args,
+      where: andUniqueWhere(args.where, owned),
+      data: scope.update(args.data, userId),
+    };
+  }
+  if (operation === "create") return { ...args, data: scope.create(args.data, userId) };
+  if (CREATES_MANY.has(operation)) {
+    const rows = Array.isArray(args.data) ? args.data : [args.data];
+    return { ...args, data: rows.map((row) => scope.create(row, userId)) };
+  }
+  if (operation === "upsert") {
+    return {
+      ...args,
+      where: andUniqueWhere(args.where, owned),
+      create: scope.create(args.create, userId),
+      update: scope.update(args.update, userId),
+    };
+  }
+  throw new ScopeViolationError(`${model}.${operation} has no user scope and is refused.`);
 }
 
 /** `where AND scope`, for filters that may match many rows. */

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { neonConfig } from "@neondatabase/serverless";
 import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
 import ws, { WebSocketServer } from "ws";
 import { createDb, type Database } from "./client.ts";
 import { serveEmbedded } from "./embedded.ts";
@@ -59,6 +60,36 @@ export async function query(url: string, sql: string): Promise<Record<string, un
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Gives the calling test file a migrated database of its own and a client on it,
+ * through the driver under test; both are closed after the file's tests.
+ */
+export function useTestDb() {
+  let database: TestDatabase | undefined;
+  let connection: Database | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    connection = await connectTestDb(database.url);
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await database?.drop();
+  });
+  const ready = () => {
+    if (!connection)
+      throw new Error("useTestDb: the database is ready only inside tests and hooks.");
+    return connection;
+  };
+  return {
+    get client() {
+      return ready().client;
+    },
+    get driver() {
+      return ready().driver;
+    },
+  };
 }
 
 export type TestDriver = "pg" | "neon";

@@ -1,30 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database, PrismaClient } from "../src/index.ts";
-import {
-  connectTestDb,
-  createTestDatabase,
-  neonConnectionCount,
-  type TestDatabase,
-  testDriver,
-} from "../src/testing.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { PrismaClient } from "../src/index.ts";
+import { neonConnectionCount, testDriver, useTestDb } from "../src/testing.ts";
 
-let database: TestDatabase;
-let connection: Database;
+const testDb = useTestDb();
 let db: PrismaClient;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  connection = await connectTestDb(database.url);
-  db = connection.client;
-});
-
-afterAll(async () => {
-  await connection?.close();
-  await database?.drop();
+beforeAll(() => {
+  db = testDb.client;
 });
 
 it("runs through the driver under test", async () => {
-  expect(connection.driver).toBe(testDriver());
+  expect(testDb.driver).toBe(testDriver());
   await db.user.count();
   expect(neonConnectionCount() > 0).toBe(testDriver() === "neon");
 });

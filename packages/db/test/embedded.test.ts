@@ -2,22 +2,12 @@ import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { openEmbedded } from "../src/embedded.ts";
+import { query } from "../src/testing.ts";
 
 const root = mkdtempSync(join(tmpdir(), "embedded-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-async function query(url: string, sql: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 describe("the embedded database", () => {
   it("persists across opens, and a second opener joins the first", async () => {

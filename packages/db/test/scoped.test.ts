@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
-  type Database,
   forUser,
   Prisma,
   type PrismaClient,
@@ -9,26 +8,18 @@ import {
   type Task,
 } from "../src/index.ts";
 import { SCOPED_OPERATIONS } from "../src/scoped.ts";
-import { connectTestDb, createTestDatabase, type TestDatabase } from "../src/testing.ts";
+import { useTestDb } from "../src/testing.ts";
 
-let database: TestDatabase;
-let connection: Database;
+const testDb = useTestDb();
 let db: PrismaClient;
 /** The user under test, and the other user whose rows must stay out of reach. */
 let alice: ScopedDb;
 let bobTask: Task;
 let aliceTask: Task;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  connection = await connectTestDb(database.url);
-  db = connection.client;
+beforeAll(() => {
+  db = testDb.client;
   alice = forUser(db, "alice");
-});
-
-afterAll(async () => {
-  await connection?.close();
-  await database?.drop();
 });
 
 beforeEach(async () => {
