@@ -1,30 +1,8 @@
 import { generateKeyPair } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  AUDIENCE,
-  authConfigs,
-  ISSUER,
-  type Jwks,
-  SECRET,
-  signToken,
-  snapshot,
-  startJwks,
-  startTestApi,
-  type TestApi,
-} from "./support.ts";
+import { describe, expect, it } from "vitest";
+import { AUDIENCE, ISSUER, SECRET, signToken, snapshot, useTestApi } from "./support.ts";
 
-let jwks: Jwks;
-let api: TestApi;
-
-beforeAll(async () => {
-  jwks = await startJwks();
-  api = await startTestApi(authConfigs(jwks).jwks);
-});
-
-afterAll(async () => {
-  await api?.stop();
-  await jwks?.close();
-});
+const setup = useTestApi("jwks");
 
 const claims = { sub: "mallory", email: "mallory@example.com" };
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -32,7 +10,7 @@ const now = () => Math.floor(Date.now() / 1000);
 
 /** Calls a procedure that would write (provision the user and create a task) with a raw Authorization header. */
 async function attempt(authorization: string | undefined) {
-  const response = await fetch(`${api.url}/trpc/task.create`, {
+  const response = await fetch(`${setup.api.url}/trpc/task.create`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
@@ -46,65 +24,68 @@ async function attempt(authorization: string | undefined) {
 
 const attacks: Record<string, () => Promise<string | undefined>> = {
   "no header": async () => undefined,
-  "malformed header": async () => `Token ${await signToken(claims, { jwks })}`,
+  "malformed header": async () => `Token ${await signToken(claims, { jwks: setup.jwks })}`,
   "empty bearer": async () => "Bearer ",
   "alg none": async () =>
     `Bearer ${base64url({ alg: "none", typ: "JWT" })}.${base64url({ ...claims, iss: ISSUER, aud: AUDIENCE, exp: now() + 60 })}.`,
   "HS256 signed with the JWKS public key": async () => {
-    const publicKeyBytes = new TextEncoder().encode(JSON.stringify(jwks.publicJwk));
-    return `Bearer ${await signToken(claims, { alg: "HS256", key: publicKeyBytes, kid: jwks.kid })}`;
+    const publicKeyBytes = new TextEncoder().encode(JSON.stringify(setup.jwks.publicJwk));
+    return `Bearer ${await signToken(claims, { alg: "HS256", key: publicKeyBytes, kid: setup.jwks.kid })}`;
   },
   "HS256 signed with the public key's x": async () =>
-    `Bearer ${await signToken(claims, { alg: "HS256", key: Buffer.from(String(jwks.publicJwk.x), "base64url"), kid: jwks.kid })}`,
+    `Bearer ${await signToken(claims, { alg: "HS256", key: Buffer.from(String(setup.jwks.publicJwk.x), "base64url"), kid: setup.jwks.kid })}`,
   "HS256 with a shared secret the server does not use in JWKS mode": async () =>
     `Bearer ${await signToken(claims, { alg: "HS256", key: new TextEncoder().encode(SECRET) })}`,
   "wrong issuer": async () =>
-    `Bearer ${await signToken(claims, { jwks, issuer: "https://evil.test" })}`,
+    `Bearer ${await signToken(claims, { jwks: setup.jwks, issuer: "https://evil.test" })}`,
   "wrong audience": async () =>
-    `Bearer ${await signToken(claims, { jwks, audience: "other-api" })}`,
-  expired: async () => `Bearer ${await signToken(claims, { jwks, expiresIn: now() - 60 })}`,
+    `Bearer ${await signToken(claims, { jwks: setup.jwks, audience: "other-api" })}`,
+  expired: async () =>
+    `Bearer ${await signToken(claims, { jwks: setup.jwks, expiresIn: now() - 60 })}`,
   "not yet valid": async () =>
-    `Bearer ${await signToken(claims, { jwks, notBefore: now() + 3600 })}`,
+    `Bearer ${await signToken(claims, { jwks: setup.jwks, notBefore: now() + 3600 })}`,
   "no expiry": async () => {
-    const token = await signToken(claims, { jwks });
+    const token = await signToken(claims, { jwks: setup.jwks });
     const [header, payload, signature] = token.split(".");
     const { exp: _exp, ...rest } = JSON.parse(Buffer.from(payload ?? "", "base64url").toString());
     return `Bearer ${header}.${base64url(rest)}.${signature}`;
   },
   "bad signature": async () => {
-    const token = await signToken(claims, { jwks });
+    const token = await signToken(claims, { jwks: setup.jwks });
     return `Bearer ${token.slice(0, -4)}${token.endsWith("AAAA") ? "BBBB" : "AAAA"}`;
   },
   "signed by another key": async () => {
     const { privateKey } = await generateKeyPair("EdDSA");
-    return `Bearer ${await signToken(claims, { alg: "EdDSA", key: privateKey, kid: jwks.kid })}`;
+    return `Bearer ${await signToken(claims, { alg: "EdDSA", key: privateKey, kid: setup.jwks.kid })}`;
   },
-  "missing sub": async () => `Bearer ${await signToken({ email: "x@example.com" }, { jwks })}`,
-  "unknown kid": async () => `Bearer ${await signToken(claims, { jwks, kid: "unknown-key" })}`,
+  "missing sub": async () =>
+    `Bearer ${await signToken({ email: "x@example.com" }, { jwks: setup.jwks })}`,
+  "unknown kid": async () =>
+    `Bearer ${await signToken(claims, { jwks: setup.jwks, kid: "unknown-key" })}`,
   "oversized token": async () =>
-    `Bearer ${await signToken({ ...claims, pad: "x".repeat(10_000) }, { jwks })}`,
+    `Bearer ${await signToken({ ...claims, pad: "x".repeat(10_000) }, { jwks: setup.jwks })}`,
 };
 
 describe("token attacks are UNAUTHORIZED and write nothing", () => {
   for (const [name, header] of Object.entries(attacks)) {
     it(name, async () => {
-      const before = await snapshot(api.db);
+      const before = await snapshot(setup.api.db);
       expect(await attempt(await header())).toEqual({ status: 401, code: "UNAUTHORIZED" });
-      expect(await snapshot(api.db)).toBe(before);
+      expect(await snapshot(setup.api.db)).toBe(before);
     });
   }
 
   it("a valid token passes the same route, so the attacks above fail for their flaw alone", async () => {
-    expect(await attempt(`Bearer ${await signToken(claims, { jwks })}`)).toEqual({
+    expect(await attempt(`Bearer ${await signToken(claims, { jwks: setup.jwks })}`)).toEqual({
       status: 200,
       code: undefined,
     });
-    expect(await api.db.task.count({ where: { userId: "mallory" } })).toBe(1);
+    expect(await setup.api.db.task.count({ where: { userId: "mallory" } })).toBe(1);
   });
 
   it("the response never echoes the token", async () => {
-    const token = await signToken({ ...claims, sub: "" }, { jwks });
-    const response = await fetch(`${api.url}/trpc/user.me`, {
+    const token = await signToken({ ...claims, sub: "" }, { jwks: setup.jwks });
+    const response = await fetch(`${setup.api.url}/trpc/user.me`, {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(response.status).toBe(401);

@@ -1,31 +1,17 @@
 import { TRPCClientError } from "@trpc/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  authConfigs,
-  type Jwks,
-  signToken,
-  snapshot,
-  startJwks,
-  startTestApi,
-  type TestApi,
-} from "./support.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { signToken, snapshot, useTestApi } from "./support.ts";
 
-let jwks: Jwks;
-let api: TestApi;
+const setup = useTestApi("secret");
 // biome-ignore lint/suspicious/noExplicitAny: untyped on purpose, so that wrong types reach the server.
 let client: any;
 let taskId: string;
 
 beforeAll(async () => {
-  jwks = await startJwks();
-  api = await startTestApi(authConfigs(jwks).secret);
-  client = api.client(await signToken({ sub: "val", email: "val@example.com" }), { batch: false });
+  client = setup.api.client(await signToken({ sub: "val", email: "val@example.com" }), {
+    batch: false,
+  });
   taskId = (await client.task.create.mutate({ title: "existing" })).id;
-});
-
-afterAll(async () => {
-  await api?.stop();
-  await jwks?.close();
 });
 
 const tooLong = (n: number) => "x".repeat(n + 1);
@@ -63,7 +49,7 @@ const badInputs: Record<string, (id: string) => Promise<unknown>> = {
 describe("bad input is BAD_REQUEST and writes nothing", () => {
   for (const [name, call] of Object.entries(badInputs)) {
     it(name, async () => {
-      const before = await snapshot(api.db);
+      const before = await snapshot(setup.api.db);
       const error = await call(taskId).then(
         () => undefined,
         (e: unknown) => e,
@@ -76,7 +62,7 @@ describe("bad input is BAD_REQUEST and writes nothing", () => {
       };
       expect(data).toMatchObject({ code: "BAD_REQUEST", httpStatus: 400 });
       expect(data.zodError).toBeTruthy();
-      expect(await snapshot(api.db)).toBe(before);
+      expect(await snapshot(setup.api.db)).toBe(before);
     });
   }
 

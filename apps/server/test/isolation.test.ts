@@ -1,36 +1,24 @@
 import { TRPCClientError } from "@trpc/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  authConfigs,
-  type Jwks,
-  signToken,
-  snapshot,
-  startJwks,
-  startTestApi,
-  type TestApi,
-} from "./support.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { signToken, snapshot, type TestApi, useTestApi } from "./support.ts";
 
-let jwks: Jwks;
-let api: TestApi;
+const setup = useTestApi("jwks");
 let alice: ReturnType<TestApi["client"]>;
 let bob: ReturnType<TestApi["client"]>;
 let aliceTaskIds: string[];
 
 beforeAll(async () => {
-  jwks = await startJwks();
-  api = await startTestApi(authConfigs(jwks).jwks);
-  alice = api.client(await signToken({ sub: "alice", email: "alice@example.com" }, { jwks }));
-  bob = api.client(await signToken({ sub: "bob", email: "bob@example.com" }, { jwks }));
+  alice = setup.api.client(
+    await signToken({ sub: "alice", email: "alice@example.com" }, { jwks: setup.jwks }),
+  );
+  bob = setup.api.client(
+    await signToken({ sub: "bob", email: "bob@example.com" }, { jwks: setup.jwks }),
+  );
   const created = [];
   for (const title of ["a1", "a2", "a3"]) created.push(await alice.task.create.mutate({ title }));
   await alice.task.update.mutate({ id: created[0]?.id ?? "", completed: true });
   aliceTaskIds = created.map((task) => task.id);
   await bob.task.create.mutate({ title: "b1" });
-});
-
-afterAll(async () => {
-  await api?.stop();
-  await jwks?.close();
 });
 
 async function expectNotFound(call: () => Promise<unknown>) {
@@ -48,7 +36,7 @@ async function expectNotFound(call: () => Promise<unknown>) {
 
 describe("another user's tasks are invisible", () => {
   it("every task procedure on alice's ids answers NOT_FOUND to bob and changes nothing", async () => {
-    const before = await snapshot(api.db);
+    const before = await snapshot(setup.api.db);
     const messages = new Set<string>();
     for (const id of aliceTaskIds) {
       messages.add(await expectNotFound(() => bob.task.byId.query({ id })));
@@ -62,7 +50,7 @@ describe("another user's tasks are invisible", () => {
     messages.add(await expectNotFound(() => bob.task.update.mutate({ id: missing, title: "x" })));
     messages.add(await expectNotFound(() => bob.task.delete.mutate({ id: missing })));
     expect(messages.size).toBe(1);
-    expect(await snapshot(api.db)).toBe(before);
+    expect(await snapshot(setup.api.db)).toBe(before);
   });
 
   it("bob's list and stats never include alice's rows", async () => {
@@ -90,11 +78,11 @@ describe("another user's tasks are invisible", () => {
   it("bob deleting his account leaves alice's rows untouched", async () => {
     const aliceRows = async () =>
       JSON.stringify(
-        await api.db.task.findMany({ where: { userId: "alice" }, orderBy: { id: "asc" } }),
+        await setup.api.db.task.findMany({ where: { userId: "alice" }, orderBy: { id: "asc" } }),
       );
     const before = await aliceRows();
     await bob.user.delete.mutate();
     expect(await aliceRows()).toBe(before);
-    expect(await api.db.user.count({ where: { id: "alice" } })).toBe(1);
+    expect(await setup.api.db.user.count({ where: { id: "alice" } })).toBe(1);
   });
 });

@@ -7,6 +7,7 @@ import { connectTestDb, createTestDatabase, type TestDatabase } from "@tasks/db/
 import { createTRPCClient, httpBatchLink, httpLink } from "@trpc/client";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import superjson from "superjson";
+import { afterAll, beforeAll } from "vitest";
 import { createLogger } from "../src/logger.ts";
 import { createApiServer } from "../src/server.ts";
 
@@ -124,4 +125,21 @@ export async function snapshot(db: PrismaClient): Promise<string> {
     db.$queryRaw`SELECT row_to_json(t)::text AS row FROM tasks t ORDER BY id`,
   ]);
   return JSON.stringify({ users, tasks });
+}
+
+/**
+ * Starts a JWKS endpoint and the API (verifying tokens by `mode`) before the
+ * calling file's tests, and stops both after them.
+ */
+export function useTestApi(mode: "jwks" | "secret") {
+  const setup = {} as { api: TestApi; jwks: Jwks };
+  beforeAll(async () => {
+    setup.jwks = await startJwks();
+    setup.api = await startTestApi(authConfigs(setup.jwks)[mode]);
+  });
+  afterAll(async () => {
+    await setup.api?.stop();
+    await setup.jwks?.close();
+  });
+  return setup;
 }
