@@ -45,6 +45,13 @@ describe("HTTP endpoints", () => {
       const ready = await fetch(`${url}/ready`);
       expect(ready.status).toBe(503);
       expect((await fetch(`${url}/health`)).status).toBe(200);
+      // A signed-in call cannot reach the database either: 503, not a bare 500.
+      const token = await signToken({ sub: "offline", email: "offline@example.com" });
+      const call = await fetch(`${url}/trpc/task.stats`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(call.status).toBe(503);
+      expect(await call.text()).not.toContain("127.0.0.1:1");
     } finally {
       server.close();
       await database.close();

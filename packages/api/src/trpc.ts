@@ -52,7 +52,8 @@ export function createContextFactory({ db, verifyToken, accounts }: ContextDeps)
         const code = error.reason === "EMAIL_TAKEN" ? "CONFLICT" : "UNAUTHORIZED";
         return signedOut(new TRPCError({ code, message: error.message }));
       }
-      throw error;
+      // E.g. the database is down while a new user is provisioned: answer as a procedure would.
+      return signedOut(toApiError(new TRPCError({ code: "INTERNAL_SERVER_ERROR", cause: error })));
     }
   };
 }
