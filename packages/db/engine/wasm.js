@@ -11,10 +11,16 @@ import { dirname, join } from "node:path";
  */
 
 /**
- * The WebAssembly API, which the TypeScript libs of this project (ES2023, no DOM) do not declare.
- * @type {{ instantiate(bytes: Uint8Array, imports: WasmImports): Promise<{ instance: { exports: WasmExports } }> }}
+ * @typedef {{ instantiate(bytes: Uint8Array, imports: WasmImports): Promise<{ instance: { exports: WasmExports } }> }} WebAssemblyApi
  */
-const WebAssemblyApi = Reflect.get(globalThis, "WebAssembly");
+
+/**
+ * The WebAssembly API, which the TypeScript libs of this project (ES2023, no DOM) do not declare;
+ * typed through `unknown` so that projects that do declare it (the web app's DOM lib) agree.
+ */
+const WebAssemblyApi = /** @type {WebAssemblyApi} */ (
+  /** @type {unknown} */ (Reflect.get(globalThis, "WebAssembly"))
+);
 
 /** The wasm-bindgen glue module, as the `.wasm` file names its imports. */
 const GLUE_MODULE = "./schema_engine_bg.js";
