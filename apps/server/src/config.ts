@@ -18,16 +18,17 @@ const envSchema = z.object({
   DATABASE_URL: optional(postgresUrl),
   DATABASE_DRIVER: z.enum(["pg", "neon"]).optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
-  CORS_ORIGINS: z
-    .string()
-    .default("")
-    .transform((value) =>
-      value
-        .split(",")
-        .map((origin) => origin.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  CORS_ORIGINS: optional(
+    z
+      .string()
+      .transform((value) =>
+        value
+          .split(",")
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   BODY_LIMIT_BYTES: z.coerce
     .number()
@@ -42,6 +43,8 @@ const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+const DEVELOPMENT_WEB_ORIGINS = ["http://localhost:3001", "http://127.0.0.1:3001"];
 
 export interface Config {
   env: Env["NODE_ENV"];
@@ -79,7 +82,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       driver: env.DATABASE_DRIVER,
       poolMax: env.DATABASE_POOL_MAX,
     },
-    corsOrigins: env.CORS_ORIGINS,
+    // In development the web app (`pnpm dev`, port 3001) may call the API without configuration.
+    corsOrigins: env.CORS_ORIGINS ?? (env.NODE_ENV === "production" ? [] : DEVELOPMENT_WEB_ORIGINS),
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     auth: authConfig(env),

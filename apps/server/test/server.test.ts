@@ -199,6 +199,16 @@ describe("configuration", () => {
     expect(loadConfig({}).auth).toBeUndefined();
     expect(loadConfig({}).port).toBe(3000);
   });
+
+  it("lets the development web app call the API, and nothing else unless configured", () => {
+    expect(loadConfig({}).corsOrigins).toContain("http://localhost:3001");
+    expect(
+      loadConfig({ NODE_ENV: "production", AUTH_JWT_SECRET: "x".repeat(32) }).corsOrigins,
+    ).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: "https://app.example.com" }).corsOrigins).toEqual([
+      "https://app.example.com",
+    ]);
+  });
 });
 
 describe("graceful shutdown", () => {
