@@ -9,15 +9,12 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { createTestDatabase, type TestDatabase, testServerUrl } from "@tasks/db/testing";
+import { browserMissing, freePort, launchChromium } from "@tasks/db/testing/browser";
 import { SignJWT } from "jose";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createApiClient } from "../src/lib/api.ts";
-import { freePort, type Service, startService } from "./processes.ts";
-
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-/** The browser test needs Debian's chromium; CI installs it, and there it never skips. */
-const noBrowser = !existsSync(chromiumPath) && !process.env.CI;
+import { type Service, startService } from "./processes.ts";
 
 const SECRET = "web-test-secret-that-is-long-enough-for-hs256";
 const webDir = join(import.meta.dirname, "..");
@@ -38,7 +35,7 @@ function signToken(sub: string, expiresAt: string | number = "5m") {
     .sign(new TextEncoder().encode(SECRET));
 }
 
-describe.skipIf(noBrowser)("the web app in a browser", () => {
+describe.skipIf(browserMissing)("the web app in a browser", () => {
   let database: TestDatabase | undefined;
   let api: Service | undefined;
   let web: Service | undefined;
@@ -88,15 +85,7 @@ describe.skipIf(noBrowser)("the web app in a browser", () => {
         readyUrl: webUrl,
       },
     );
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

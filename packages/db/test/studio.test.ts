@@ -1,29 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
 import { openEmbedded } from "../src/embedded.ts";
 import { applyMigrations } from "../src/migrate.ts";
 import { createTestDatabase } from "../src/testing.ts";
-
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-/** The browser check needs Debian's chromium; CI installs it, and there it never skips. */
-const noBrowser = !existsSync(chromiumPath) && !process.env.CI;
-
-function launchChromium() {
-  return chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-    ],
-  });
-}
+import { browserMissing, freePort, launchChromium } from "../src/testing-browser.ts";
 
 const root = join(import.meta.dirname, "../../..");
 let studio: ChildProcess | undefined;
@@ -32,15 +15,6 @@ afterEach(() => {
   studio?.kill();
   studio = undefined;
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts `prisma studio` as a user would, and resolves once it serves. */
 async function startStudio(env: NodeJS.ProcessEnv): Promise<string> {
@@ -85,7 +59,7 @@ describe("prisma studio", () => {
     }
   });
 
-  it.skipIf(noBrowser)(
+  it.skipIf(browserMissing)(
     "shows the embedded database's tables in a real browser when no URL is set",
     async () => {
       const dataDir = join(mkdtempSync(join(tmpdir(), "studio-")), "pglite");
