@@ -11,36 +11,56 @@ const postgresUrl = z
     message: "must be a postgres:// or postgresql:// URL",
   });
 
-const envSchema = z.object({
-  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
-  HOST: z.string().min(1).default("127.0.0.1"),
-  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
-  DATABASE_URL: optional(postgresUrl),
-  DATABASE_DRIVER: z.enum(["pg", "neon"]).optional(),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
-  CORS_ORIGINS: optional(
-    z
-      .string()
-      .transform((value) =>
-        value
-          .split(",")
-          .map((origin) => origin.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(z.url({ protocol: /^https?$/ }))),
-  ),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  BODY_LIMIT_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1024)
-    .default(100 * 1024),
-  AUTH_JWKS_URL: optional(z.url({ protocol: /^https?$/ })),
-  AUTH_JWT_SECRET: optional(z.string().min(32, "must be at least 32 characters")),
-  AUTH_ISSUER: optional(z.string()),
-  AUTH_AUDIENCE: optional(z.string()),
-  AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
-});
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+    HOST: z.string().min(1).default("127.0.0.1"),
+    PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    DATABASE_URL: optional(postgresUrl),
+    DATABASE_DRIVER: z.enum(["pg", "neon"]).optional(),
+    DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+    CORS_ORIGINS: optional(
+      z
+        .string()
+        .transform((value) =>
+          value
+            .split(",")
+            .map((origin) => origin.trim())
+            .filter(Boolean),
+        )
+        .pipe(z.array(z.url({ protocol: /^https?$/ }))),
+    ),
+    LOG_LEVEL: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info"),
+    BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(100 * 1024),
+    AUTH_JWKS_URL: optional(z.url({ protocol: /^https?$/ })),
+    AUTH_JWT_SECRET: optional(z.string().min(32, "must be at least 32 characters")),
+    AUTH_ISSUER: optional(z.string()),
+    AUTH_AUDIENCE: optional(z.string()),
+    AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  })
+  // Rules across variables, reported with the per-variable problems.
+  .superRefine((env, ctx) => {
+    if (env.AUTH_JWKS_URL && env.AUTH_JWT_SECRET) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["AUTH_JWKS_URL and AUTH_JWT_SECRET"],
+        message: "set one of them, not both",
+      });
+    }
+    if (env.NODE_ENV === "production" && !env.AUTH_JWKS_URL && !env.AUTH_JWT_SECRET) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["AUTH_JWKS_URL or AUTH_JWT_SECRET"],
+        message: "one is required in production",
+      });
+    }
+  });
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -96,17 +116,7 @@ function authConfig(env: Env): AuthConfig | undefined {
     audience: env.AUTH_AUDIENCE,
     clockToleranceSeconds: env.AUTH_CLOCK_TOLERANCE_SECONDS,
   };
-  if (env.AUTH_JWKS_URL && env.AUTH_JWT_SECRET) {
-    throw new ConfigError(
-      "Invalid configuration:\n  AUTH_JWKS_URL and AUTH_JWT_SECRET: set one of them, not both",
-    );
-  }
   if (env.AUTH_JWKS_URL) return { mode: "jwks", jwksUrl: new URL(env.AUTH_JWKS_URL), ...common };
   if (env.AUTH_JWT_SECRET) return { mode: "secret", secret: env.AUTH_JWT_SECRET, ...common };
-  if (env.NODE_ENV === "production") {
-    throw new ConfigError(
-      "Invalid configuration:\n  AUTH_JWKS_URL or AUTH_JWT_SECRET: one is required in production",
-    );
-  }
   return undefined;
 }

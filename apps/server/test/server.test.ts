@@ -91,7 +91,7 @@ describe("HTTP endpoints", () => {
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });
 
-  it("internal errors carry no stack, SQL or connection details", async () => {
+  it("error responses carry no stack, SQL or connection details", async () => {
     const response = await fetch(
       `${api.url}/trpc/task.list?input=${encodeURIComponent("{bad json")}`,
       {

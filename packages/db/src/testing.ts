@@ -33,22 +33,20 @@ export async function createTestDatabase({ migrate = true } = {}): Promise<TestD
 
 async function createOnServer(serverUrl: string): Promise<TestDatabase> {
   const name = `test_${randomBytes(6).toString("hex")}`;
-  await adminQuery(serverUrl, `CREATE DATABASE "${name}"`);
+  await query(serverUrl, `CREATE DATABASE "${name}"`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+    drop: async () => {
+      await query(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
   };
 }
 
 async function createEmbedded(): Promise<TestDatabase> {
   const server = await serveEmbedded();
   return { url: server.url, drop: () => server.close() };
-}
-
-async function adminQuery(serverUrl: string, sql: string): Promise<void> {
-  await query(serverUrl, sql);
 }
 
 /** Runs SQL on its own connection and returns the rows. */
