@@ -3,61 +3,27 @@
  * through the driver under test (`TEST_DRIVER=neon` routes Neon's serverless
  * driver to the local PostgreSQL over a loopback WebSocket proxy).
  */
-import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { neonConfig } from "@neondatabase/serverless";
-import pg from "pg";
+import {
+  createScratchDatabase,
+  query,
+  type ScratchDatabase,
+  testServerUrl,
+} from "@tasks/schema-engine/testing";
 import { afterAll, beforeAll } from "vitest";
 import ws, { WebSocketServer } from "ws";
 import { createDb, type Database } from "./client.ts";
-import { serveEmbedded } from "./embedded.ts";
 import { applyMigrations } from "./migrate.ts";
 
-export interface TestDatabase {
-  url: string;
-  drop(): Promise<void>;
-}
-
-/** The server tests run against, if any; without one they use an in-memory embedded database. */
-export function testServerUrl(): string | undefined {
-  return process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
-}
+export type TestDatabase = ScratchDatabase;
+export { query, testServerUrl };
 
 /** Creates a database of its own (migrated unless told otherwise) for one test file. */
 export async function createTestDatabase({ migrate = true } = {}): Promise<TestDatabase> {
-  const serverUrl = testServerUrl();
-  const database = serverUrl ? await createOnServer(serverUrl) : await createEmbedded();
+  const database = await createScratchDatabase();
   if (migrate) await applyMigrations(database.url);
   return database;
-}
-
-async function createOnServer(serverUrl: string): Promise<TestDatabase> {
-  const name = `test_${randomBytes(6).toString("hex")}`;
-  await query(serverUrl, `CREATE DATABASE "${name}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      await query(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    },
-  };
-}
-
-async function createEmbedded(): Promise<TestDatabase> {
-  const server = await serveEmbedded();
-  return { url: server.url, drop: () => server.close() };
-}
-
-/** Runs SQL on its own connection and returns the rows. */
-export async function query(url: string, sql: string): Promise<Record<string, unknown>[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 /**
