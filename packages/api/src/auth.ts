@@ -1,4 +1,6 @@
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { z } from "zod";
+import { email, imageUrl, text } from "./fields.ts";
 
 /** How tokens are checked: with the keys an identity provider publishes, or with a shared secret. */
 export type AuthConfig = ({ mode: "jwks"; jwksUrl: URL } | { mode: "secret"; secret: string }) & {
@@ -66,22 +68,39 @@ export function createTokenVerifier(config: AuthConfig): VerifyToken {
   };
 }
 
-function toIdentity(payload: JWTPayload): Identity {
-  const { sub } = payload;
-  if (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) {
-    throw new InvalidTokenError("Token subject is missing or invalid.");
-  }
-  return {
-    userId: sub,
-    email: stringClaim(payload.email)?.toLowerCase(),
-    emailVerified: typeof payload.email_verified === "boolean" ? payload.email_verified : undefined,
-    name: stringClaim(payload.name),
-    image: stringClaim(payload.picture) ?? stringClaim(payload.image),
-  };
+/** The claims the API stores: a token whose claims could not be stored as they are is refused. */
+const claims = z.object({
+  sub: text(MAX_SUBJECT_LENGTH).min(1),
+  email: email.optional(),
+  email_verified: z.boolean().optional().catch(undefined),
+  name: text(200).optional(),
+  picture: imageUrl.optional(),
+  image: imageUrl.optional(),
+});
+
+/** Providers send absent claims as empty strings too. */
+function withoutEmptyStrings(payload: JWTPayload): JWTPayload {
+  return Object.fromEntries(Object.entries(payload).filter(([, value]) => value !== ""));
 }
 
-function stringClaim(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 ? value : undefined;
+function toIdentity(payload: JWTPayload): Identity {
+  const parsed = claims.safeParse(withoutEmptyStrings(payload));
+  if (!parsed.success) {
+    const [issue] = parsed.error.issues;
+    const claim = String(issue?.path[0] ?? "sub");
+    if (claim === "sub") throw new InvalidTokenError("Token subject is missing or invalid.");
+    throw new InvalidTokenError(`Token claim '${claim}' is invalid: ${issue?.message}`);
+  }
+  const { sub, email, email_verified, name, picture, image } = parsed.data;
+  return {
+    userId: sub,
+    // Addresses are unique without regard to case; they are kept lowercased (ASCII only, so
+    // the length does not change).
+    email: email?.toLowerCase(),
+    emailVerified: email_verified,
+    name,
+    image: picture ?? image,
+  };
 }
 
 /** The token in an `Authorization: Bearer <token>` header, if there is one. */
