@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { z } from "zod";
 import { email, imageUrl, text } from "./fields.ts";
 
@@ -10,6 +10,8 @@ export type AuthConfig = ({ mode: "jwks"; jwksUrl: URL } | { mode: "secret"; sec
   audience?: string;
   /** Leeway for `exp` and `nbf`, in seconds (default 5). */
   clockToleranceSeconds?: number;
+  /** How long a fetch of the JWKS may take (ms, default 5 000). */
+  jwksTimeoutMs?: number;
 };
 
 /** The verified claims the API uses. */
@@ -23,6 +25,11 @@ export interface Identity {
 
 export class InvalidTokenError extends Error {
   override name = "InvalidTokenError";
+}
+
+/** The identity provider's keys could not be fetched: the token may be fine, so not a 401. */
+export class KeysUnavailableError extends Error {
+  override name = "KeysUnavailableError";
 }
 
 /** Asymmetric algorithms for published keys; only HMAC for a shared secret, so neither can pose as the other. */
@@ -40,11 +47,13 @@ export type VerifyToken = (token: string) => Promise<Identity>;
 export function createTokenVerifier(config: AuthConfig): VerifyToken {
   const key: Uint8Array | JWTVerifyGetKey =
     config.mode === "jwks"
-      ? createRemoteJWKSet(config.jwksUrl, {
-          cacheMaxAge: 10 * 60_000,
-          cooldownDuration: 30_000,
-          timeoutDuration: 5_000,
-        })
+      ? keysOrUnavailable(
+          createRemoteJWKSet(config.jwksUrl, {
+            cacheMaxAge: 10 * 60_000,
+            cooldownDuration: 30_000,
+            timeoutDuration: config.jwksTimeoutMs ?? 5_000,
+          }),
+        )
       : new TextEncoder().encode(config.secret);
   const options = {
     algorithms: config.mode === "jwks" ? JWKS_ALGORITHMS : SECRET_ALGORITHMS,
@@ -60,11 +69,31 @@ export function createTokenVerifier(config: AuthConfig): VerifyToken {
     try {
       // jose's overloads differ for a key and a key set; both take the same options.
       ({ payload } = await jwtVerify(token, key as Uint8Array, options));
-    } catch {
+    } catch (error) {
+      if (error instanceof KeysUnavailableError) throw error;
       // jose's reason (expired, bad signature, …) is not worth telling a caller apart.
       throw new InvalidTokenError("Invalid or expired token.");
     }
     return toIdentity(payload);
+  };
+}
+
+/**
+ * The key set answers with a key, or says no key matches the token (a 401); any other failure
+ * (refused, timed out, not a key set) means the keys cannot be had, whatever the token.
+ * Keys fetched before stay in jose's cache, so known keys keep working while the endpoint is down.
+ */
+function keysOrUnavailable(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await getKey(header, token);
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey) throw error;
+      if (error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+      throw new KeysUnavailableError("The identity provider's keys cannot be fetched.", {
+        cause: error,
+      });
+    }
   };
 }
 

@@ -17,6 +17,8 @@ export interface DbOptions {
   idleTimeoutMs?: number;
   /** How long to wait for a new connection (ms, default 5 000). */
   connectionTimeoutMs?: number;
+  /** How long a query may wait for the server's answer before it fails (ms, default 10 000). */
+  queryTimeoutMs?: number;
 }
 
 export interface Database {
@@ -72,5 +74,8 @@ function poolConfig(connectionString: string, options: DbOptions) {
     max: options.poolMax ?? 10,
     idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+    // Client-side: a server that stops answering (or a network that drops packets) fails the
+    // query instead of holding the request; the server-side statement_timeout could not.
+    query_timeout: options.queryTimeoutMs ?? 10_000,
   };
 }

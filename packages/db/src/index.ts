@@ -9,3 +9,4 @@ export {
 } from "./generated/prisma/client.ts";
 export { applyMigrations } from "./migrate.ts";
 export { forUser, type ScopedDb, ScopeViolationError } from "./scoped.ts";
+export { isDatabaseUnavailable } from "./unavailable.ts";

@@ -1,0 +1,46 @@
+import { Prisma } from "./generated/prisma/client.ts";
+
+/**
+ * PostgreSQL's SQLSTATEs for a database that is going away or cannot take the
+ * work now: connection exceptions (class 08), operator intervention such as a
+ * shutdown (57P01–57P05; 57014 is a statement timeout), and insufficient
+ * resources (class 53, e.g. too many connections).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0|57014$)/;
+
+/** Prisma's own codes for a server it cannot reach, or that timed out or closed the connection. */
+const UNAVAILABLE_PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
+
+/**
+ * The drivers' own errors for a server that is down or does not answer: node-postgres
+ * (and Neon's driver, its fork) raise these as plain errors, without a code.
+ */
+const UNAVAILABLE_DRIVER_MESSAGES = [
+  "Query read timeout",
+  "Connection terminated due to connection timeout",
+  "Connection terminated unexpectedly",
+  "timeout exceeded when trying to connect",
+];
+const UNAVAILABLE_SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE"]);
+
+/** Whether `error` says the database is unreachable or unresponsive, rather than that a query was wrong. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof Prisma.PrismaClientInitializationError) return true;
+  if (error instanceof Prisma.PrismaClientKnownRequestError) {
+    if (UNAVAILABLE_PRISMA_CODES.has(error.code)) return true;
+    return UNAVAILABLE_SQLSTATE.test(sqlState(error) ?? "");
+  }
+  if (!(error instanceof Error)) return false;
+  const { code } = error as NodeJS.ErrnoException;
+  return (
+    (code !== undefined && UNAVAILABLE_SOCKET_CODES.has(code)) ||
+    UNAVAILABLE_DRIVER_MESSAGES.some((message) => error.message.includes(message))
+  );
+}
+
+/** The SQLSTATE behind a Prisma error that wraps a driver adapter's error (P2039 and others). */
+function sqlState(error: Prisma.PrismaClientKnownRequestError): string | undefined {
+  const meta = error.meta as { driverAdapterError?: { cause?: { code?: unknown } } } | undefined;
+  const code = meta?.driverAdapterError?.cause?.code;
+  return typeof code === "string" ? code : undefined;
+}
