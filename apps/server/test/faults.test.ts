@@ -10,6 +10,7 @@ import { type App, startApp } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/logger.ts";
 import {
+  behindNeonProxy,
   canCreateClusters,
   createFaultyPglite,
   createFaultyPostgres,
@@ -34,17 +35,33 @@ const TIMEOUT_MS = 1_500;
 const onPostgres = Boolean(testServerUrl());
 const runnable = !onPostgres || canCreateClusters() || Boolean(process.env.CI);
 
-describe.runIf(runnable)(`database faults (${onPostgres ? "PostgreSQL" : "PGlite"})`, () => {
+let underlying: FaultyDatabase | undefined;
+const createUnderlying = async () => {
+  underlying ??= await (onPostgres ? createFaultyPostgres() : createFaultyPglite());
+  return underlying;
+};
+afterAll(() => underlying?.drop());
+
+describe.runIf(runnable).for([
+  {
+    driver: onPostgres ? "node-postgres on PostgreSQL" : "node-postgres on PGlite",
+    create: createUnderlying,
+  },
+  {
+    driver: "Neon's serverless driver",
+    create: async () => behindNeonProxy(await createUnderlying()),
+  },
+])("database faults, $driver", ({ create }) => {
   let database: FaultyDatabase;
   const logs: string[] = [];
   const started: App[] = [];
 
   beforeAll(async () => {
-    database = await (onPostgres ? createFaultyPostgres() : createFaultyPglite());
+    database = await create();
   });
   afterAll(async () => {
     for (const app of started) await app.stop();
-    await database?.drop();
+    if (database !== underlying) await database?.drop();
   });
 
   async function start(env: Record<string, string> = {}): Promise<App> {
@@ -60,6 +77,7 @@ describe.runIf(runnable)(`database faults (${onPostgres ? "PostgreSQL" : "PGlite
         PORT: "0",
         AUTH_JWT_SECRET: SECRET,
         DATABASE_TIMEOUT_MS: String(TIMEOUT_MS),
+        ...database.env,
         ...env,
       }),
       createLogger("info", sink),
@@ -106,27 +124,29 @@ describe.runIf(runnable)(`database faults (${onPostgres ? "PostgreSQL" : "PGlite
     logs.length = 0;
 
     await database.stop("fast");
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const failed = await call(app, "task.list");
-      expect(failed.status).toBe(503);
-      expect(JSON.parse(failed.text).error.json.message).toBe(
-        "The database is unavailable; try again shortly.",
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const failed = await call(app, "task.list");
+        expect(failed.status).toBe(503);
+        expect(JSON.parse(failed.text).error.json.message).toBe(
+          "The database is unavailable; try again shortly.",
+        );
+        expect(failed.ms).toBeLessThan(TIMEOUT_MS + 1_000);
+        expectNoSecrets(failed.text);
+      }
+      expect((await fetch(`${app.url}/ready`)).status).toBe(503);
+      const warnings = logs.map((line) => JSON.parse(line)).filter((line) => line.level === 40);
+      expect(warnings).toContainEqual(
+        expect.objectContaining({
+          msg: "The database is unavailable; try again shortly.",
+          procedure: "task.list",
+          reason: expect.any(String),
+        }),
       );
-      expect(failed.ms).toBeLessThan(TIMEOUT_MS + 1_000);
-      expectNoSecrets(failed.text);
+      expectNoSecrets(logs.join("\n"));
+    } finally {
+      await database.start();
     }
-    expect((await fetch(`${app.url}/ready`)).status).toBe(503);
-    const warnings = logs.map((line) => JSON.parse(line)).filter((line) => line.level === 40);
-    expect(warnings).toContainEqual(
-      expect.objectContaining({
-        msg: "The database is unavailable; try again shortly.",
-        procedure: "task.list",
-        reason: expect.any(String),
-      }),
-    );
-    expectNoSecrets(logs.join("\n"));
-
-    await database.start();
     const restarted = performance.now();
     await until(() => ready(app));
     const back = await call(app, "task.list");
@@ -162,18 +182,17 @@ describe.runIf(runnable)(`database faults (${onPostgres ? "PostgreSQL" : "PGlite
   it("killed mid-write: every acknowledged write is there, and nothing half-written", async () => {
     const app = await start();
     expect((await call(app, "task.stats")).status).toBe(200);
-    const titles = Array.from({ length: 40 }, (_, i) => `burst ${i}`);
+    const burst = `burst-${Math.random().toString(36).slice(2)}`;
+    const titles = Array.from({ length: 40 }, (_, i) => `${burst} ${i}`);
 
     const writes = titles.map((title) => call(app, "task.create", { title, description: title }));
     await new Promise((resolve) => setTimeout(resolve, 20));
     await database.stop("immediate");
-    const results = await Promise.all(writes);
+    const results = await Promise.all(writes).finally(() => database.start());
     for (const result of results) expect([200, 503]).toContain(result.status);
-
-    await database.start();
     await until(() => ready(app));
     const page = await fetch(
-      `${app.url}/trpc/task.list?input=${encodeURIComponent(JSON.stringify({ json: { search: "burst", limit: 100 } }))}`,
+      `${app.url}/trpc/task.list?input=${encodeURIComponent(JSON.stringify({ json: { search: burst, limit: 100 } }))}`,
       { headers: { authorization: `Bearer ${token}` } },
     );
     const body = (await page.json()) as {
@@ -192,8 +211,9 @@ describe.runIf(runnable)(`database faults (${onPostgres ? "PostgreSQL" : "PGlite
   it("not up at start: the server retries with backoff, says so, and starts when it is", async () => {
     await database.stop();
     const starting = start({ DATABASE_STARTUP_WAIT_SECONDS: "30" });
-    await until(async () => logs.some((line) => line.includes("database not reachable yet")));
-    await database.start();
+    await until(async () =>
+      logs.some((line) => line.includes("database not reachable yet")),
+    ).finally(() => database.start());
     const app = await starting;
     expect((await call(app, "task.stats")).status).toBe(200);
     expectNoSecrets(logs.join("\n"));

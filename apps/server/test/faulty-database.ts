@@ -3,19 +3,23 @@
  * - PostgreSQL: a cluster of its own (Debian's `pg_createcluster`), stopped and started with
  *   `pg_ctlcluster` as an operator would, frozen with SIGSTOP;
  * - PGlite (when the tests have no PostgreSQL server): an in-memory database whose socket
- *   server is stopped and started again on the same port, frozen by holding its only session.
+ *   server is stopped and started again on the same port, frozen by holding its only session;
+ * - Neon's driver in front of either: its WebSocket proxy is killed, restarted and paused.
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { applyMigrations } from "@tasks/db";
+import { routeNeonTo, startWebSocketProxy } from "@tasks/db/testing";
 import { freePort } from "@tasks/db/testing/browser";
 
 const run = promisify(execFile);
 
 export interface FaultyDatabase {
-  kind: "PostgreSQL" | "PGlite";
+  kind: "PostgreSQL" | "PGlite" | "Neon";
+  /** What the server needs to reach it, besides `DATABASE_URL`. */
+  env: Record<string, string>;
   /** Carries a password, so that tests can check it never reaches a log or a response. */
   url: string;
   password: string;
@@ -58,6 +62,7 @@ export async function createFaultyPostgres(): Promise<FaultyDatabase> {
   let frozen: number[] = [];
   return {
     kind: "PostgreSQL",
+    env: {},
     url,
     password,
     stop: async (mode = "fast") => {
@@ -98,6 +103,7 @@ export async function createFaultyPglite(): Promise<FaultyDatabase> {
   let thaw: (() => void) | undefined;
   return {
     kind: "PGlite",
+    env: {},
     url,
     password,
     stop: async () => {
@@ -121,6 +127,32 @@ export async function createFaultyPglite(): Promise<FaultyDatabase> {
       thaw?.();
       await server?.stop();
       await db.close();
+    },
+  };
+}
+
+/** `database` reached through Neon's serverless driver, whose WebSocket proxy fails instead. */
+export async function behindNeonProxy(database: FaultyDatabase): Promise<FaultyDatabase> {
+  let proxy = await startWebSocketProxy();
+  const { port } = proxy;
+  routeNeonTo(port);
+  let up = true;
+  return {
+    ...database,
+    kind: "Neon",
+    env: { DATABASE_DRIVER: "neon" },
+    stop: async () => {
+      if (up) await proxy.close();
+      up = false;
+    },
+    start: async () => {
+      if (!up) proxy = await startWebSocketProxy(port);
+      up = true;
+    },
+    freeze: async () => proxy.pause(),
+    thaw: async () => proxy.resume(),
+    drop: async () => {
+      if (up) await proxy.close();
     },
   };
 }

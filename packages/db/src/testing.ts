@@ -69,7 +69,7 @@ export async function connectTestDb(url: string): Promise<Database> {
   return createDb({ url, driver: testDriver(), poolMax: testServerUrl() ? 4 : 1 });
 }
 
-let neonProxy: Promise<void> | undefined;
+let neonProxy: Promise<unknown> | undefined;
 let proxiedConnections = 0;
 
 /** How many connections Neon's driver has opened through the proxy (proof that it is in use). */
@@ -78,32 +78,49 @@ export function neonConnectionCount(): number {
 }
 
 /** Points Neon's driver at a loopback WebSocket-to-TCP proxy (Neon's own wire setup, minus TLS). */
-function routeNeonToLoopback(): Promise<void> {
-  neonProxy ??= startWebSocketProxy().then((port) => {
-    neonConfig.webSocketConstructor = ws;
-    neonConfig.wsProxy = (host, dbPort) => `127.0.0.1:${port}/v1?address=${host}:${dbPort}`;
-    neonConfig.useSecureWebSocket = false;
-    neonConfig.pipelineTLS = false;
-    // Pipelining the startup message breaks SCRAM authentication against a plain PostgreSQL.
-    neonConfig.pipelineConnect = false;
-  });
+function routeNeonToLoopback(): Promise<unknown> {
+  neonProxy ??= startWebSocketProxy().then(({ port }) => routeNeonTo(port));
   return neonProxy;
 }
 
-async function startWebSocketProxy(): Promise<number> {
-  const server = new WebSocketServer({ host: "127.0.0.1", port: 0, path: "/v1" });
+/** Points Neon's driver at the WebSocket proxy on a loopback `port`. */
+export function routeNeonTo(port: number): void {
+  neonConfig.webSocketConstructor = ws;
+  neonConfig.wsProxy = (host, dbPort) => `127.0.0.1:${port}/v1?address=${host}:${dbPort}`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineTLS = false;
+  // Pipelining the startup message breaks SCRAM authentication against a plain PostgreSQL.
+  neonConfig.pipelineConnect = false;
+}
+
+export interface WebSocketProxy {
+  port: number;
+  /** Holds every message in both directions until resumed: the far side seems to hang. */
+  pause(): void;
+  resume(): void;
+  /** Stops listening and drops every connection, as a crashed proxy would. */
+  close(): Promise<void>;
+}
+
+/** Neon's WebSocket-to-TCP proxy, for loopback targets only; `port` 0 picks a free one. */
+export async function startWebSocketProxy(port = 0): Promise<WebSocketProxy> {
+  const server = new WebSocketServer({ host: "127.0.0.1", port, path: "/v1" });
+  let paused: (() => void)[] | undefined;
+  const forward = (send: () => void) => (paused ? paused.push(send) : send());
   server.on("connection", (socket, request) => {
     const target = new URL(request.url ?? "", "http://proxy").searchParams.get("address") ?? "";
-    const [host, port] = target.split(":");
+    const [host, targetPort] = target.split(":");
     if (host !== "127.0.0.1" && host !== "localhost") return socket.close(1008, "loopback only");
-    const tcp = connect({ host, port: Number(port) });
+    const tcp = connect({ host, port: Number(targetPort) });
     proxiedConnections++;
     const pending: Buffer[] = [];
     tcp.on("connect", () => {
       for (const chunk of pending.splice(0)) tcp.write(chunk);
     });
-    socket.on("message", (data: Buffer) => (tcp.connecting ? pending.push(data) : tcp.write(data)));
-    tcp.on("data", (data) => socket.send(data));
+    socket.on("message", (data: Buffer) =>
+      forward(() => (tcp.connecting ? pending.push(data) : tcp.write(data))),
+    );
+    tcp.on("data", (data) => forward(() => socket.send(data)));
     tcp.on("close", () => socket.close());
     tcp.on("error", () => socket.close());
     socket.on("close", () => tcp.destroy());
@@ -111,5 +128,19 @@ async function startWebSocketProxy(): Promise<number> {
   await new Promise<void>((listening) => server.once("listening", listening));
   const address = server.address();
   if (!address || typeof address === "string") throw new Error("Unexpected proxy address");
-  return address.port;
+  return {
+    port: address.port,
+    pause: () => {
+      paused ??= [];
+    },
+    resume: () => {
+      const held = paused ?? [];
+      paused = undefined;
+      for (const send of held) send();
+    },
+    close: async () => {
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((closed) => server.close(() => closed()));
+    },
+  };
 }

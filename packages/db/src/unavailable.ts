@@ -21,7 +21,11 @@ const UNAVAILABLE_DRIVER_MESSAGES = [
   "Connection terminated unexpectedly",
   "timeout exceeded when trying to connect",
 ];
-const UNAVAILABLE_SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE"]);
+/**
+ * Socket failures. Neon's driver reports them as WebSocket error events, not errors, which
+ * arrive wrapped with only their message (`connect ECONNREFUSED 127.0.0.1:5432`).
+ */
+const UNAVAILABLE_SOCKET_CODES = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH)\b/;
 
 /** Whether `error` says the database is unreachable or unresponsive, rather than that a query was wrong. */
 export function isDatabaseUnavailable(error: unknown): boolean {
@@ -31,9 +35,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     return UNAVAILABLE_SQLSTATE.test(sqlState(error) ?? "");
   }
   if (!(error instanceof Error)) return false;
-  const { code } = error as NodeJS.ErrnoException;
+  const { code = "" } = error as NodeJS.ErrnoException;
   return (
-    (code !== undefined && UNAVAILABLE_SOCKET_CODES.has(code)) ||
+    UNAVAILABLE_SOCKET_CODES.test(code) ||
+    UNAVAILABLE_SOCKET_CODES.test(error.message) ||
     UNAVAILABLE_DRIVER_MESSAGES.some((message) => error.message.includes(message))
   );
 }
