@@ -116,7 +116,13 @@ export async function createFaultyPglite(): Promise<FaultyDatabase> {
     freeze: async () => {
       // Every statement waits for PGlite's one session, held here until thawed.
       await new Promise<void>((held) => {
-        void db.runExclusive(() => new Promise<void>((release) => ((thaw = release), held())));
+        void db.runExclusive(
+          () =>
+            new Promise<void>((release) => {
+              thaw = release;
+              held();
+            }),
+        );
       });
     },
     thaw: async () => {
