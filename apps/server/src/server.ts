@@ -48,8 +48,12 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
     },
   });
 
-  return createServer(async (req, res) => {
+  const server = createServer(async (req, res) => {
     const started = performance.now();
+    // Shutting down: a request on a kept-alive connection is still answered, then the connection
+    // closes, so the client's next request goes to a new connection (refused, or another
+    // instance) and shutdown does not wait out the grace period.
+    if (!server.listening) res.setHeader("connection", "close");
     const requestId = incomingRequestId(req) ?? randomUUID();
     res.setHeader("x-request-id", requestId);
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -76,6 +80,7 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
     if (url.pathname.startsWith(TRPC_PREFIX)) return trpc(req, res);
     json(res, 404, { error: "Not found" });
   });
+  return server;
 }
 
 /** A caller's request id is kept when it is a plausible id, so logs line up across services. */
