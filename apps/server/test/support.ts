@@ -10,6 +10,7 @@ import superjson from "superjson";
 import { afterAll, beforeAll } from "vitest";
 import { createLogger } from "../src/logger.ts";
 import { createApiServer } from "../src/server.ts";
+import { startPgBouncer } from "./pgbouncer.ts";
 
 export const SECRET = "test-secret-that-is-long-enough-for-hs256!";
 export const ISSUER = "https://issuer.test";
@@ -64,6 +65,8 @@ export function signToken(claims: JWTPayload, options: SignOptions & { jwks?: Jw
 export interface TestApi {
   url: string;
   db: PrismaClient;
+  /** Where the API's database connections go. */
+  databaseUrl: string;
   client(
     token?: string,
     options?: { batch?: boolean },
@@ -74,7 +77,9 @@ export interface TestApi {
 /** The API server on a fresh database, verifying tokens as `auth` says. */
 export async function startTestApi(auth: AuthConfig): Promise<TestApi> {
   const testDb: TestDatabase = await createTestDatabase();
-  const database: Database = await connectTestDb(testDb.url);
+  // The `pgbouncer` test project runs the API suite through PgBouncer in transaction mode.
+  const bouncer = process.env.TEST_VIA_PGBOUNCER ? await startPgBouncer(testDb.url) : undefined;
+  const database: Database = await connectTestDb(bouncer?.url ?? testDb.url);
   const server = createApiServer({
     config: { corsOrigins: ["http://app.test"], bodyLimitBytes: 100 * 1024 },
     database,
@@ -85,6 +90,7 @@ export async function startTestApi(auth: AuthConfig): Promise<TestApi> {
   return {
     url,
     db: database.client,
+    databaseUrl: bouncer?.url ?? testDb.url,
     client(token, { batch = true } = {}) {
       const link = (batch ? httpBatchLink : httpLink)({
         url: `${url}/trpc`,
@@ -96,6 +102,7 @@ export async function startTestApi(auth: AuthConfig): Promise<TestApi> {
     async stop() {
       await close(server);
       await database.close();
+      await bouncer?.stop();
       await testDb.drop();
     },
   };
