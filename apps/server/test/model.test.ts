@@ -2,9 +2,9 @@
 // the real database, against the in-memory model of task-model.ts. No answer ever holds a task the
 // caller did not create. After every step, every user's rows in the database equal the model;
 // after every change, so does the view (full listing and stats) of the user who made it; at the
-// end of every sequence, every user's view does. Checking every user's view after every step
-// would triple the requests; the rows catch a change that reached another user at the step that
-// made it. MODEL_RUNS sets the number of sequences (default 1000).
+// end of every sequence, every user's view does. (Every user's view after every step would triple
+// the view requests; the rows catch a change that reached another user at the step that made it.)
+// MODEL_RUNS sets the number of sequences (default 1000).
 import type { RouterOutputs } from "@tasks/api";
 import { TRPCClientError } from "@trpc/client";
 import fc from "fast-check";
