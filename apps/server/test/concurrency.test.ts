@@ -36,6 +36,16 @@ describe("parallel requests of one user", () => {
       created.map((task) => task.id).sort(),
     );
     expect(await client.task.stats.query()).toEqual({ total: 50, completed: 0, open: 50 });
+
+    // Parallel creates can share a millisecond, so createdAt: paging must still visit each once.
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.task.list.query({ limit: 7, cursor });
+      paged.push(...page.items.map((task) => task.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && paged.length <= 50);
+    expect(paged).toEqual(listed.items.map((task) => task.id));
   });
 
   it("parallel updates of one task leave exactly one write, and updatedAt never goes back", async () => {
