@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Server as NetServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
+import { ExchangeQueue } from "./exchange-queue.ts";
 
 /** A PGlite database served on loopback, reachable by any PostgreSQL client at `url`. */
 export interface EmbeddedServer {
@@ -26,7 +27,8 @@ export interface ServeOptions {
 /**
  * Serves a PGlite database over the PostgreSQL wire protocol.
  *
- * PGlite is a single backend: every connection shares one session, and the
+ * PGlite is a single backend: every connection shares one session, whose
+ * exchanges and transactions are taken one connection at a time, and the
  * database name in the URL is ignored.
  */
 export async function serveEmbedded(options: ServeOptions = {}): Promise<EmbeddedServer> {
@@ -44,6 +46,9 @@ export async function serveEmbedded(options: ServeOptions = {}): Promise<Embedde
     port: options.port ?? 0,
     maxConnections: 32,
   });
+  // Whole exchanges at a time: see ExchangeQueue. pglite-socket hands each new
+  // connection the server's queue, so replacing it before any connection is enough.
+  (server as unknown as { queryQueue: ExchangeQueue }).queryQueue = new ExchangeQueue(db);
   await server.start();
   if (!keepAlive) {
     // pglite-socket keeps its net.Server private and offers no unref of its own.
