@@ -71,14 +71,20 @@ export interface TestApi {
   stop(): Promise<void>;
 }
 
-/** The API server on a fresh database, verifying tokens as `auth` says. */
-export async function startTestApi(auth: AuthConfig): Promise<TestApi> {
-  const testDb: TestDatabase = await createTestDatabase();
-  const database: Database = await connectTestDb(testDb.url);
+/**
+ * The API server verifying tokens as `auth` says, on a fresh database or on
+ * `databaseUrl` (shared with an identity provider under test).
+ */
+export async function startTestApi(
+  auth: AuthConfig | AuthConfig[],
+  { databaseUrl, knownUserTtlMs = 60_000 }: { databaseUrl?: string; knownUserTtlMs?: number } = {},
+): Promise<TestApi> {
+  const testDb: TestDatabase | undefined = databaseUrl ? undefined : await createTestDatabase();
+  const database: Database = await connectTestDb(databaseUrl ?? (testDb as TestDatabase).url);
   const server = createApiServer({
-    config: { corsOrigins: ["http://app.test"], bodyLimitBytes: 100 * 1024 },
+    config: { corsOrigins: ["http://app.test"], bodyLimitBytes: 100 * 1024, knownUserTtlMs },
     database,
-    verifyToken: createTokenVerifier(auth),
+    verifyToken: createTokenVerifier(...[auth].flat()),
     logger: createLogger("silent"),
   });
   const url = await listen(server);
@@ -96,7 +102,7 @@ export async function startTestApi(auth: AuthConfig): Promise<TestApi> {
     async stop() {
       await close(server);
       await database.close();
-      await testDb.drop();
+      await testDb?.drop();
     },
   };
 }
