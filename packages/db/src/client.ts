@@ -37,8 +37,8 @@ export function pickDriver(url: string): "pg" | "neon" {
 /** Creates the process's database client, choosing the driver adapter from the URL. */
 export async function createDb(options: DbOptions = {}): Promise<Database> {
   if (!options.url) {
-    const embedded = await openEmbedded();
-    await applyMigrations(embedded.url);
+    // Migrated once, by whichever process opens it (the API or the web app under `pnpm dev`).
+    const embedded = await openEmbedded(undefined, { prepare: applyMigrations });
     // One shared backend session: more connections would only queue behind each other.
     const client = connectPg(embedded.url, { ...options, poolMax: 1 });
     return {

@@ -102,6 +102,14 @@ export function workspaceRoot(from = process.cwd()): string {
   }
 }
 
+export interface OpenOptions extends Pick<ServeOptions, "keepProcessAlive"> {
+  /**
+   * Run by the process that opens the database (e.g. applying migrations)
+   * before others may join it; those that join find it done.
+   */
+  prepare?(url: string): Promise<unknown>;
+}
+
 interface ServerRecord {
   pid: number;
   /** Unset while the owner is still starting. */
@@ -121,7 +129,7 @@ const JOIN_TIMEOUT_MS = 30_000;
  */
 export async function openEmbedded(
   dataDir = defaultDataDir(),
-  { keepProcessAlive = true }: Pick<ServeOptions, "keepProcessAlive"> = {},
+  { keepProcessAlive = true, prepare }: OpenOptions = {},
 ): Promise<EmbeddedServer> {
   const recordPath = `${dataDir}.json`;
   mkdirSync(dirname(recordPath), { recursive: true });
@@ -136,7 +144,7 @@ export async function openEmbedded(
     } else if (record) {
       rmSync(recordPath, { force: true });
     } else if (claim(recordPath)) {
-      return serveClaimed(recordPath, { dataDir, keepProcessAlive });
+      return serveClaimed(recordPath, { dataDir, keepProcessAlive }, prepare);
     }
   }
   throw new Error(
@@ -155,15 +163,21 @@ function claim(recordPath: string): boolean {
   }
 }
 
-async function serveClaimed(recordPath: string, options: ServeOptions): Promise<EmbeddedServer> {
+async function serveClaimed(
+  recordPath: string,
+  options: ServeOptions,
+  prepare?: (url: string) => Promise<unknown>,
+): Promise<EmbeddedServer> {
   const release = () => {
     if (readRecord(recordPath)?.pid === process.pid) rmSync(recordPath, { force: true });
   };
-  let server: EmbeddedServer;
+  let server: EmbeddedServer | undefined;
   try {
     const port = process.env.PGLITE_PORT ? Number(process.env.PGLITE_PORT) : 0;
     server = await serveEmbedded({ ...options, port });
+    await prepare?.(server.url);
   } catch (error) {
+    await server?.close();
     release();
     throw error;
   }
