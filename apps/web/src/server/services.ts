@@ -1,0 +1,50 @@
+import { type Accounts, createAccounts, createTokenVerifier, type VerifyToken } from "@tasks/api";
+import { type Auth, createAuth } from "@tasks/auth";
+import { createDb, type Database } from "@tasks/db";
+import { nextCookies } from "better-auth/next-js";
+import { loadConfig, type WebConfig } from "../env.ts";
+
+/** What the app's server shares across requests: one database, Better Auth, the API's parts. */
+export interface Services {
+  config: WebConfig;
+  database: Database;
+  auth: Auth;
+  /** Provisions users for the API; also deletes their data when Better Auth deletes them. */
+  accounts: Accounts;
+  /** Checks the Better Auth JWTs that browsers send to this app's API route. */
+  verifyToken: VerifyToken;
+}
+
+// Kept on globalThis so that reloading modules in development does not open the database again.
+const shared = globalThis as { tasksServices?: Promise<Services> };
+
+/** Created on first use: building the app must not open a database. */
+export function services(): Promise<Services> {
+  shared.tasksServices ??= start().catch((error: unknown) => {
+    shared.tasksServices = undefined;
+    throw error;
+  });
+  return shared.tasksServices;
+}
+
+async function start(): Promise<Services> {
+  const config = loadConfig();
+  const database = await createDb(config.database);
+  const accounts = createAccounts(database.client, { knownTtlMs: config.knownUserTtlMs });
+  const auth = createAuth({
+    db: database.client,
+    ...config.auth,
+    onUserDeleted: async (userId) => {
+      await accounts.delete(userId);
+    },
+    plugins: [nextCookies()],
+  });
+  const { origin } = new URL(config.auth.baseURL);
+  const verifyToken = createTokenVerifier({
+    mode: "jwks",
+    jwksUrl: new URL("/api/auth/jwks", origin),
+    issuer: origin,
+    audience: origin,
+  });
+  return { config, database, auth, accounts, verifyToken };
+}
