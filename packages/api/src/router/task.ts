@@ -75,6 +75,8 @@ export const taskRouter = {
           search: z.string().trim().min(1).max(200).optional(),
           limit: z.number().int().min(1).max(100).default(20),
           cursor: cursor.optional(),
+          // Sent by tRPC's infinite queries; pages only go forward (newest first).
+          direction: z.literal("forward").optional(),
         })
         .prefault({}),
     )
