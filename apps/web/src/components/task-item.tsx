@@ -1,13 +1,14 @@
 "use client";
 
-import { useRef, useState } from "react";
+import { useOptimistic, useRef, useState, useTransition } from "react";
 import { isPending } from "../lib/task-mutations.ts";
 import { formatDueDate, PRIORITY_LABELS, type Task, type TaskChanges } from "../lib/tasks.ts";
 import { TaskEditor } from "./task-editor.tsx";
 
 interface TaskItemProps {
   task: Task;
-  onUpdate(changes: TaskChanges): void;
+  /** Settles once the API has answered (a failure is shown by the caller). */
+  onUpdate(changes: TaskChanges): Promise<unknown>;
   onDelete(id: string): void;
 }
 
@@ -17,6 +18,16 @@ export function TaskItem({ task, onUpdate, onDelete }: TaskItemProps) {
   // Not yet saved: it has no id the API knows, so it cannot be changed yet.
   const pending = isPending(task);
   const checkboxId = `task-${task.id}`;
+  // The box shows its new state in the same frame as the click, until the API has answered.
+  const [completed, showCompleted] = useOptimistic(task.completed);
+  const [, startSaving] = useTransition();
+
+  function toggle() {
+    startSaving(async () => {
+      showCompleted(!completed);
+      await onUpdate({ id: task.id, completed: !completed });
+    });
+  }
 
   function stopEditing() {
     setEditing(false);
@@ -31,7 +42,7 @@ export function TaskItem({ task, onUpdate, onDelete }: TaskItemProps) {
           task={task}
           onCancel={stopEditing}
           onSave={(changes) => {
-            onUpdate(changes);
+            void onUpdate(changes);
             stopEditing();
           }}
         />
@@ -40,14 +51,14 @@ export function TaskItem({ task, onUpdate, onDelete }: TaskItemProps) {
   }
 
   return (
-    <li className={task.completed ? "task done" : "task"} aria-busy={pending}>
+    <li className={completed ? "task done" : "task"} aria-busy={pending}>
       <div className="task-main">
         <input
           id={checkboxId}
           type="checkbox"
-          checked={task.completed}
+          checked={completed}
           disabled={pending}
-          onChange={() => onUpdate({ id: task.id, completed: !task.completed })}
+          onChange={toggle}
         />
         <label htmlFor={checkboxId} className="title">
           {task.title}

@@ -54,7 +54,7 @@ export function TaskScreen() {
               <TaskItem
                 key={task.id}
                 task={task}
-                onUpdate={(changes) => update.mutate(changes)}
+                onUpdate={(changes) => update.mutateAsync(changes).catch(() => {})}
                 onDelete={(id) => remove.mutate({ id })}
               />
             ))}
