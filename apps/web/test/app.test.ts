@@ -25,6 +25,7 @@ import {
   PASSWORD,
   type Person,
   rowsOf,
+  saved,
   screenshot,
   serverRenderedHtml,
   sessionCookie,
@@ -313,7 +314,7 @@ function journey(start: () => Promise<World>) {
     await page.keyboard.press("Shift+Tab"); // Back to the title
     await page.keyboard.press("Enter"); // Submits the form
     const box = page.getByRole("checkbox", { name: "Typed, not clicked" });
-    await box.waitFor();
+    await saved(page, "Typed, not clicked");
     await settled(page);
     expect((await listedTasks(page))[0]).toEqual({
       title: "Typed, not clicked",

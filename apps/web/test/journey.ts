@@ -89,7 +89,14 @@ export async function addTask(page: Page, task: NewTask) {
   if (task.priority) await form.getByLabel("Priority").selectOption({ label: task.priority });
   if (task.due) await form.getByLabel("Due").fill(task.due);
   await form.getByRole("button", { name: "Add task" }).click();
-  await page.getByRole("checkbox", { name: task.title }).waitFor();
+  await saved(page, task.title);
+}
+
+/** Shown at once, and then saved: the API has answered and the task can be changed. */
+export async function saved(page: Page, title: string) {
+  const box = page.getByRole("checkbox", { name: title });
+  await box.waitFor();
+  await expect.poll(() => box.isEnabled()).toBe(true);
 }
 
 /** Everything settled: no request of the page's client still in flight. */

@@ -41,7 +41,7 @@ export function DeleteAccount() {
       <button type="button" className="danger" onClick={() => dialog.current?.showModal()}>
         Delete account
       </button>
-      <dialog ref={dialog} aria-labelledby="delete-heading" className="card">
+      <dialog ref={dialog} aria-labelledby="delete-heading">
         <form className="stack" onSubmit={handleSubmit}>
           <h2 id="delete-heading">Delete your account?</h2>
           <p>Your account and all your tasks are deleted for good. This cannot be undone.</p>

@@ -15,16 +15,20 @@ export interface Services {
   verifyToken: VerifyToken;
 }
 
-// Kept on globalThis so that reloading modules in development does not open the database again.
-const shared = globalThis as { tasksServices?: Promise<Services> };
+/**
+ * Created on first use (building the app must not open a database), once per
+ * bundle: Next bundles route handlers and server components apart, each with its
+ * own copy of the API's modules, whose errors are recognised by class. Sharing
+ * one instance across bundles (e.g. on globalThis) would mix the copies.
+ */
+let started: Promise<Services> | undefined;
 
-/** Created on first use: building the app must not open a database. */
 export function services(): Promise<Services> {
-  shared.tasksServices ??= start().catch((error: unknown) => {
-    shared.tasksServices = undefined;
+  started ??= start().catch((error: unknown) => {
+    started = undefined;
     throw error;
   });
-  return shared.tasksServices;
+  return started;
 }
 
 async function start(): Promise<Services> {
