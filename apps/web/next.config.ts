@@ -19,11 +19,7 @@ const config: NextConfig = {
   // Workspace packages ship TypeScript source.
   transpilePackages: ["@tasks/api", "@tasks/auth", "@tasks/db"],
   // Loaded from their own files at run time (WebAssembly, data files): not bundled.
-  serverExternalPackages: [
-    "@electric-sql/pglite",
-    "@electric-sql/pglite-socket",
-    "@prisma/schema-engine-wasm",
-  ],
+  serverExternalPackages: ["@electric-sql/pglite", "@electric-sql/pglite-socket"],
 };
 
 export default config;

@@ -1,12 +1,5 @@
-/** Runs once as the server starts: a bad configuration stops it, one line per variable. */
+/** Runs once as the server starts. */
 export async function register() {
-  if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  const { ConfigError, loadConfig } = await import("./env.ts");
-  try {
-    loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exit(1);
-  }
+  // Node.js only: the check reads files and may end the process, neither of which the Edge runtime can.
+  if (process.env.NEXT_RUNTIME === "nodejs") (await import("./config-check.ts")).exitOnBadConfig();
 }

@@ -3,6 +3,7 @@ import { type Auth, createAuth } from "@tasks/auth";
 import { createDb, type Database } from "@tasks/db";
 import { nextCookies } from "better-auth/next-js";
 import { loadConfig, type WebConfig } from "../env.ts";
+import { migrateWithPrismaCli } from "./migrate.ts";
 
 /** What the app's server shares across requests: one database, Better Auth, the API's parts. */
 export interface Services {
@@ -33,7 +34,7 @@ export function services(): Promise<Services> {
 
 async function start(): Promise<Services> {
   const config = loadConfig();
-  const database = await createDb(config.database);
+  const database = await createDb({ ...config.database, migrateEmbedded: migrateWithPrismaCli });
   const accounts = createAccounts(database.client, { knownTtlMs: config.knownUserTtlMs });
   const auth = createAuth({
     db: database.client,
