@@ -1,4 +1,10 @@
-import { type Accounts, createAccounts, createTokenVerifier, type VerifyToken } from "@tasks/api";
+import {
+  type Accounts,
+  type Context,
+  createAccounts,
+  createContextFactory,
+  createTokenVerifier,
+} from "@tasks/api";
 import { type Auth, createAuth } from "@tasks/auth";
 import { createDb, type Database } from "@tasks/db";
 import { nextCookies } from "better-auth/next-js";
@@ -12,8 +18,8 @@ export interface Services {
   auth: Auth;
   /** Provisions users for the API; also deletes their data when Better Auth deletes them. */
   accounts: Accounts;
-  /** Checks the Better Auth JWTs that browsers send to this app's API route. */
-  verifyToken: VerifyToken;
+  /** The API context of a request to this app's API route, from its Better Auth JWT. */
+  createApiContext(request: { authorization?: string }): Promise<Context>;
 }
 
 /**
@@ -51,5 +57,6 @@ async function start(): Promise<Services> {
     issuer: origin,
     audience: origin,
   });
-  return { config, database, auth, accounts, verifyToken };
+  const createApiContext = createContextFactory({ db: database.client, verifyToken, accounts });
+  return { config, database, auth, accounts, createApiContext };
 }

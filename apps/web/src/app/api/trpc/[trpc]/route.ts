@@ -1,4 +1,4 @@
-import { appRouter, createContextFactory } from "@tasks/api";
+import { appRouter } from "@tasks/api";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { OWN_API_PATH } from "../../../../env.ts";
 import { services } from "../../../../server/services.ts";
@@ -8,14 +8,13 @@ import { services } from "../../../../server/services.ts";
  * router and the same token checks, against Better Auth's JWKS.
  */
 async function handler(request: Request): Promise<Response> {
-  const { database, verifyToken, accounts } = await services();
-  const createContext = createContextFactory({ db: database.client, verifyToken, accounts });
+  const { createApiContext } = await services();
   return fetchRequestHandler({
     endpoint: OWN_API_PATH,
     router: appRouter,
     req: request,
     createContext: () =>
-      createContext({ authorization: request.headers.get("authorization") ?? undefined }),
+      createApiContext({ authorization: request.headers.get("authorization") ?? undefined }),
     onError({ error, path }) {
       if (error.code === "INTERNAL_SERVER_ERROR") {
         console.error(`procedure ${path} failed:`, error.cause ?? error);
