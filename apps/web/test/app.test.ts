@@ -60,6 +60,8 @@ function startWeb(port: number, env: Record<string, string>): Promise<Service> {
 interface World {
   deployment: Deployment;
   browser: Browser;
+  /** The API server, where there is one. */
+  api?: Service;
   stop(): Promise<void>;
 }
 
@@ -105,11 +107,14 @@ async function startStandalone(): Promise<World> {
     await stopAll(services, database);
     throw error;
   }
-  return world(
-    { webUrl, apiUrl: `${apiOrigin}/trpc`, databaseUrl: database.url, artifacts: "standalone" },
-    services,
-    database,
-  );
+  return {
+    ...(await world(
+      { webUrl, apiUrl: `${apiOrigin}/trpc`, databaseUrl: database.url, artifacts: "standalone" },
+      services,
+      database,
+    )),
+    api: services[0],
+  };
 }
 
 /** The web app alone: the API is its own route handler, `/api/trpc`. */
@@ -160,7 +165,10 @@ async function stopAll(services: Service[], database: TestDatabase) {
 }
 
 /** The whole journey, one test per behaviour, against one deployment. */
-function journey(start: () => Promise<World>) {
+function journey(
+  start: () => Promise<World>,
+  more?: (world: () => World, person: () => Person) => void,
+) {
   let w: World;
   let d: Deployment;
   let alice: Person;
@@ -437,10 +445,27 @@ function journey(start: () => Promise<World>) {
       .poll(() => page.getByRole("main").getByRole("alert").textContent())
       .toBe("Wrong email or password.");
   });
+
+  more?.(
+    () => w,
+    () => alice,
+  );
 }
 
 describe.skipIf(browserMissing)("the web app next to the API server", () => {
-  journey(startStandalone);
+  journey(startStandalone, (world, person) => {
+    it("says so, and offers to try again, when the API cannot be reached", async () => {
+      const { page } = person();
+      await world().api?.stop();
+      await page.getByRole("search", { name: "Filter tasks" }).getByLabel("Open").check();
+      await expect
+        .poll(() => page.getByRole("main").getByRole("alert").textContent())
+        .toBe(
+          "The tasks could not be loaded: Could not reach the server. Check your connection and try again.",
+        );
+      await page.getByRole("button", { name: "Try again" }).waitFor();
+    });
+  });
 });
 
 describe.skipIf(browserMissing)("the web app alone, serving the API from a route handler", () => {

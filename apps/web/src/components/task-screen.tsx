@@ -35,16 +35,17 @@ export function TaskScreen() {
       <TaskFilters filter={filter} onChange={setFilter} />
       {error && <Alert onDismiss={dismissError}>{error}</Alert>}
       <section className="card" aria-label="Task list" aria-busy={list.isFetching}>
-        {list.isPending ? (
-          <p role="status">Loading tasks…</p>
-        ) : list.isError && tasks.length === 0 ? (
+        {list.isError && (
           <div className="stack">
             <Alert>{`The tasks could not be loaded: ${errorMessage(list.error)}`}</Alert>
             <button type="button" onClick={() => list.refetch()}>
               Try again
             </button>
           </div>
-        ) : tasks.length === 0 ? (
+        )}
+        {list.isPending ? (
+          <p role="status">Loading tasks…</p>
+        ) : list.isError ? null : tasks.length === 0 ? (
           <p className="muted">
             {filtered ? "No tasks match these filters." : "No tasks yet. Add one above."}
           </p>
