@@ -1,8 +1,37 @@
 import { defineConfig } from "vitest/config";
 
+/** The files that test the API itself: they run once more through PgBouncer (transaction mode). */
+const apiSuite = [
+  "test/procedures.test.ts",
+  "test/isolation.test.ts",
+  "test/attacks.test.ts",
+  "test/input.test.ts",
+  "test/fuzz.test.ts",
+  "test/pgbouncer.test.ts",
+];
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "server",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/pgbouncer.test.ts"],
+        },
+      },
+      // PgBouncer stands in front of a PostgreSQL server, so only when the tests have one.
+      ...(process.env.TEST_DATABASE_URL || process.env.DATABASE_URL
+        ? [
+            {
+              extends: true as const,
+              test: { name: "pgbouncer", include: apiSuite, env: { TEST_VIA_PGBOUNCER: "1" } },
+            },
+          ]
+        : []),
+    ],
   },
 });

@@ -3,6 +3,7 @@ import { type AuthConfig, createTokenVerifier } from "@tasks/api";
 import { developmentSecret } from "@tasks/auth/dev-secret";
 import { createDb } from "@tasks/db";
 import { type Config, DEVELOPMENT_JWKS_URL, developmentAuth } from "./config.ts";
+import { waitForDatabase } from "./database.ts";
 import type { Logger } from "./logger.ts";
 import { createApiServer } from "./server.ts";
 
@@ -17,7 +18,18 @@ export interface App {
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startApp(config: Config, logger: Logger): Promise<App> {
-  const database = await createDb({ ...config.database });
+  const { timeoutMs, startupWaitMs, ...connection } = config.database;
+  const database = await createDb({
+    ...connection,
+    connectionTimeoutMs: timeoutMs,
+    queryTimeoutMs: timeoutMs,
+  });
+  try {
+    await waitForDatabase(database, { waitMs: startupWaitMs, logger });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   logger.info({ driver: database.driver, url: database.embeddedUrl }, "database ready");
 
   const server = createApiServer({

@@ -19,6 +19,8 @@ const envSchema = z
     DATABASE_URL: optional(postgresUrl),
     DATABASE_DRIVER: z.enum(["pg", "neon"]).optional(),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+    DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+    DATABASE_STARTUP_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     CORS_ORIGINS: optional(
       z
         .string()
@@ -43,6 +45,7 @@ const envSchema = z
     AUTH_ISSUER: optional(z.string()),
     AUTH_AUDIENCE: optional(z.string()),
     AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+    AUTH_JWKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
     AUTH_USER_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   })
   // Rules across variables, reported with the per-variable problems.
@@ -71,7 +74,15 @@ export interface Config {
   env: Env["NODE_ENV"];
   host: string;
   port: number;
-  database: { url?: string; driver?: "pg" | "neon"; poolMax: number };
+  database: {
+    url?: string;
+    driver?: "pg" | "neon";
+    poolMax: number;
+    /** How long a connection attempt or a query may take before the request gets a 503. */
+    timeoutMs: number;
+    /** How long to keep retrying at start while the database is unreachable. */
+    startupWaitMs: number;
+  };
   corsOrigins: string[];
   logLevel: Env["LOG_LEVEL"];
   bodyLimitBytes: number;
@@ -107,6 +118,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       url: env.DATABASE_URL,
       driver: env.DATABASE_DRIVER,
       poolMax: env.DATABASE_POOL_MAX,
+      timeoutMs: env.DATABASE_TIMEOUT_MS,
+      startupWaitMs: env.DATABASE_STARTUP_WAIT_SECONDS * 1000,
     },
     // In development the web app (`pnpm dev`, port 3001) may call the API without configuration.
     corsOrigins: env.CORS_ORIGINS ?? (env.NODE_ENV === "production" ? [] : DEVELOPMENT_WEB_ORIGINS),
@@ -150,6 +163,7 @@ function authConfig(env: Env): AuthConfig | undefined {
     issuer: env.AUTH_ISSUER,
     audience: env.AUTH_AUDIENCE,
     clockToleranceSeconds: env.AUTH_CLOCK_TOLERANCE_SECONDS,
+    jwksTimeoutMs: env.AUTH_JWKS_TIMEOUT_MS,
   };
   if (env.AUTH_JWKS_URL) return { mode: "jwks", jwksUrl: new URL(env.AUTH_JWKS_URL), ...common };
   if (env.AUTH_JWT_SECRET) return { mode: "secret", secret: env.AUTH_JWT_SECRET, ...common };

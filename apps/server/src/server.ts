@@ -4,6 +4,7 @@ import { appRouter, createAccounts, createContextFactory, type VerifyToken } fro
 import type { Database } from "@tasks/db";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import type { Config } from "./config.ts";
+import { databaseAnswers } from "./database.ts";
 import type { Logger } from "./logger.ts";
 
 export interface ServerDeps {
@@ -37,11 +38,22 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
     onError({ error, path }) {
       if (error.code === "INTERNAL_SERVER_ERROR")
         logger.error({ err: error.cause ?? error, procedure: path }, "procedure failed");
+      if (error.code === "SERVICE_UNAVAILABLE") {
+        // The reason's message only (e.g. "connect ECONNREFUSED 10.0.0.5:5432"): never the
+        // whole error, whose fields could hold the connection string.
+        const cause = error.cause?.cause ?? error.cause;
+        const reason = cause instanceof Error ? cause.message : undefined;
+        logger.warn({ procedure: path, reason }, error.message);
+      }
     },
   });
 
-  return createServer(async (req, res) => {
+  const server = createServer(async (req, res) => {
     const started = performance.now();
+    // Shutting down: a request on a kept-alive connection is still answered, then the connection
+    // closes, so the client's next request goes to a new connection (refused, or another
+    // instance) and shutdown does not wait out the grace period.
+    if (!server.listening) res.setHeader("connection", "close");
     const requestId = incomingRequestId(req) ?? randomUUID();
     res.setHeader("x-request-id", requestId);
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -68,6 +80,7 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
     if (url.pathname.startsWith(TRPC_PREFIX)) return trpc(req, res);
     json(res, 404, { error: "Not found" });
   });
+  return server;
 }
 
 /** A caller's request id is kept when it is a plausible id, so logs line up across services. */
@@ -95,12 +108,6 @@ function allowCors(req: IncomingMessage, res: ServerResponse, origins: string[])
     return false;
   }
   return true;
-}
-
-async function databaseAnswers({ client }: Database): Promise<boolean> {
-  const timeout = new Promise<false>((resolve) => setTimeout(resolve, 2_000, false).unref());
-  const query = client.$queryRaw`SELECT 1`.then(() => true).catch(() => false);
-  return Promise.race([query, timeout]);
 }
 
 function json(res: ServerResponse, status: number, body: unknown) {

@@ -64,7 +64,25 @@ const attacks: Record<string, () => Promise<string | undefined>> = {
     `Bearer ${await signToken(claims, { jwks: setup.jwks, kid: "unknown-key" })}`,
   "oversized token": async () =>
     `Bearer ${await signToken({ ...claims, pad: "x".repeat(10_000) }, { jwks: setup.jwks })}`,
+  ...claimsThatCannotBeStored(),
 };
+
+/** Validly signed tokens whose claims the database would refuse or alter. */
+function claimsThatCannotBeStored(): typeof attacks {
+  const signed = (bad: Record<string, unknown>) => async () =>
+    `Bearer ${await signToken({ ...claims, ...bad }, { jwks: setup.jwks })}`;
+  return {
+    "sub with NUL": signed({ sub: "mal\0lory" }),
+    "sub with an unpaired surrogate": signed({ sub: "mal\uD800lory" }),
+    "sub over 255 characters": signed({ sub: "m".repeat(256) }),
+    "sub not a string": signed({ sub: 42 }),
+    "email not an address": signed({ email: "mallory" }),
+    "email with NUL": signed({ email: "mal\0lory@example.com" }),
+    "name with an unpaired surrogate": signed({ name: "\uDC00" }),
+    "name over 200 characters": signed({ name: "n".repeat(201) }),
+    "picture not an http(s) URL": signed({ picture: "javascript:alert(1)" }),
+  };
+}
 
 describe("token attacks are UNAUTHORIZED and write nothing", () => {
   for (const [name, header] of Object.entries(attacks)) {

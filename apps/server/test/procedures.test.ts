@@ -59,8 +59,9 @@ describe.each(["jwks", "secret"] as const)("every procedure over HTTP, tokens by
       priority: "HIGH",
       dueAt,
     });
+    // Stored as sent, surrounding spaces included.
     expect(created).toMatchObject({
-      title: "Write tests",
+      title: "  Write tests  ",
       priority: "HIGH",
       completed: false,
       description: null,
@@ -79,7 +80,7 @@ describe.each(["jwks", "secret"] as const)("every procedure over HTTP, tokens by
       id: created.id,
       completed: true,
       description: "done",
-      title: "Write tests",
+      title: "  Write tests  ",
     });
     expect(updated.updatedAt.getTime()).toBeGreaterThanOrEqual(created.updatedAt.getTime());
 

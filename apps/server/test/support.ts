@@ -10,6 +10,7 @@ import superjson from "superjson";
 import { afterAll, beforeAll } from "vitest";
 import { createLogger } from "../src/logger.ts";
 import { createApiServer } from "../src/server.ts";
+import { startPgBouncer } from "./pgbouncer.ts";
 
 export const SECRET = "test-secret-that-is-long-enough-for-hs256!";
 export const ISSUER = "https://issuer.test";
@@ -64,6 +65,8 @@ export function signToken(claims: JWTPayload, options: SignOptions & { jwks?: Jw
 export interface TestApi {
   url: string;
   db: PrismaClient;
+  /** Where the API's database connections go. */
+  databaseUrl: string;
   client(
     token?: string,
     options?: { batch?: boolean },
@@ -80,7 +83,10 @@ export async function startTestApi(
   { databaseUrl, knownUserTtlMs = 60_000 }: { databaseUrl?: string; knownUserTtlMs?: number } = {},
 ): Promise<TestApi> {
   const testDb: TestDatabase | undefined = databaseUrl ? undefined : await createTestDatabase();
-  const database: Database = await connectTestDb(databaseUrl ?? (testDb as TestDatabase).url);
+  const directUrl = databaseUrl ?? (testDb as TestDatabase).url;
+  // The `pgbouncer` test project runs the API suite through PgBouncer in transaction mode.
+  const bouncer = process.env.TEST_VIA_PGBOUNCER ? await startPgBouncer(directUrl) : undefined;
+  const database: Database = await connectTestDb(bouncer?.url ?? directUrl);
   const server = createApiServer({
     config: { corsOrigins: ["http://app.test"], bodyLimitBytes: 100 * 1024, knownUserTtlMs },
     database,
@@ -91,6 +97,7 @@ export async function startTestApi(
   return {
     url,
     db: database.client,
+    databaseUrl: bouncer?.url ?? directUrl,
     client(token, { batch = true } = {}) {
       const link = (batch ? httpBatchLink : httpLink)({
         url: `${url}/trpc`,
@@ -102,6 +109,7 @@ export async function startTestApi(
     async stop() {
       await close(server);
       await database.close();
+      await bouncer?.stop();
       await testDb?.drop();
     },
   };

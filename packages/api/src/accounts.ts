@@ -72,8 +72,8 @@ export function createAccounts(db: PrismaClient, options: AccountsOptions = {}) 
         id: userId,
         email,
         emailVerified: emailVerified ?? false,
-        name: name?.slice(0, 200),
-        image: image && image.length <= 2048 ? image : undefined,
+        name,
+        image,
       },
       skipDuplicates: true,
     });

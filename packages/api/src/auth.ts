@@ -1,10 +1,13 @@
 import {
   createRemoteJWKSet,
   decodeProtectedHeader,
+  errors,
   type JWTPayload,
   type JWTVerifyGetKey,
   jwtVerify,
 } from "jose";
+import { z } from "zod";
+import { email, imageUrl, text } from "./fields.ts";
 
 /** How tokens are checked: with the keys an identity provider publishes, or with a shared secret. */
 export type AuthConfig = ({ mode: "jwks"; jwksUrl: URL } | { mode: "secret"; secret: string }) & {
@@ -14,6 +17,8 @@ export type AuthConfig = ({ mode: "jwks"; jwksUrl: URL } | { mode: "secret"; sec
   audience?: string;
   /** Leeway for `exp` and `nbf`, in seconds (default 5). */
   clockToleranceSeconds?: number;
+  /** How long a fetch of the JWKS may take (ms, default 5 000). */
+  jwksTimeoutMs?: number;
 };
 
 /** The verified claims the API uses. */
@@ -27,6 +32,11 @@ export interface Identity {
 
 export class InvalidTokenError extends Error {
   override name = "InvalidTokenError";
+}
+
+/** The identity provider's keys could not be fetched: the token may be fine, so not a 401. */
+export class KeysUnavailableError extends Error {
+  override name = "KeysUnavailableError";
 }
 
 /** Asymmetric algorithms for published keys; only HMAC for a shared secret, so neither can pose as the other. */
@@ -68,11 +78,13 @@ export function createTokenVerifier(...configs: AuthConfig[]): VerifyToken {
 function verifierFor(config: AuthConfig): (token: string) => Promise<JWTPayload> {
   const key: Uint8Array | JWTVerifyGetKey =
     config.mode === "jwks"
-      ? createRemoteJWKSet(config.jwksUrl, {
-          cacheMaxAge: 10 * 60_000,
-          cooldownDuration: 30_000,
-          timeoutDuration: 5_000,
-        })
+      ? keysOrUnavailable(
+          createRemoteJWKSet(config.jwksUrl, {
+            cacheMaxAge: 10 * 60_000,
+            cooldownDuration: 30_000,
+            timeoutDuration: config.jwksTimeoutMs ?? 5_000,
+          }),
+        )
       : new TextEncoder().encode(config.secret);
   const options = {
     algorithms: config.mode === "jwks" ? JWKS_ALGORITHMS : SECRET_ALGORITHMS,
@@ -85,29 +97,66 @@ function verifierFor(config: AuthConfig): (token: string) => Promise<JWTPayload>
     try {
       // jose's overloads differ for a key and a key set; both take the same options.
       return (await jwtVerify(token, key as Uint8Array, options)).payload;
-    } catch {
+    } catch (error) {
+      if (error instanceof KeysUnavailableError) throw error;
       // jose's reason (expired, bad signature, …) is not worth telling a caller apart.
       throw new InvalidTokenError("Invalid or expired token.");
     }
   };
 }
 
-function toIdentity(payload: JWTPayload): Identity {
-  const { sub } = payload;
-  if (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) {
-    throw new InvalidTokenError("Token subject is missing or invalid.");
-  }
-  return {
-    userId: sub,
-    email: stringClaim(payload.email)?.toLowerCase(),
-    emailVerified: typeof payload.email_verified === "boolean" ? payload.email_verified : undefined,
-    name: stringClaim(payload.name),
-    image: stringClaim(payload.picture) ?? stringClaim(payload.image),
+/**
+ * The key set answers with a key, or says no key matches the token (a 401); any other failure
+ * (refused, timed out, not a key set) means the keys cannot be had, whatever the token.
+ * Keys fetched before stay in jose's cache, so known keys keep working while the endpoint is down.
+ */
+function keysOrUnavailable(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await getKey(header, token);
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey) throw error;
+      if (error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+      throw new KeysUnavailableError("The identity provider's keys cannot be fetched.", {
+        cause: error,
+      });
+    }
   };
 }
 
-function stringClaim(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 ? value : undefined;
+/** The claims the API stores: a token whose claims could not be stored as they are is refused. */
+const claims = z.object({
+  sub: text(MAX_SUBJECT_LENGTH).min(1),
+  email: email.optional(),
+  email_verified: z.boolean().optional().catch(undefined),
+  name: text(200).optional(),
+  picture: imageUrl.optional(),
+  image: imageUrl.optional(),
+});
+
+/** Providers send absent claims as empty strings too. */
+function withoutEmptyStrings(payload: JWTPayload): JWTPayload {
+  return Object.fromEntries(Object.entries(payload).filter(([, value]) => value !== ""));
+}
+
+function toIdentity(payload: JWTPayload): Identity {
+  const parsed = claims.safeParse(withoutEmptyStrings(payload));
+  if (!parsed.success) {
+    const [issue] = parsed.error.issues;
+    const claim = String(issue?.path[0] ?? "sub");
+    if (claim === "sub") throw new InvalidTokenError("Token subject is missing or invalid.");
+    throw new InvalidTokenError(`Token claim '${claim}' is invalid: ${issue?.message}`);
+  }
+  const { sub, email, email_verified, name, picture, image } = parsed.data;
+  return {
+    userId: sub,
+    // Addresses are unique without regard to case; they are kept lowercased (ASCII only, so
+    // the length does not change).
+    email: email?.toLowerCase(),
+    emailVerified: email_verified,
+    name,
+    image: picture ?? image,
+  };
 }
 
 /** The token in an `Authorization: Bearer <token>` header, if there is one. */

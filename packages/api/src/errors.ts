@@ -1,4 +1,4 @@
-import { Prisma, ScopeViolationError } from "@tasks/db";
+import { isDatabaseUnavailable, Prisma, ScopeViolationError } from "@tasks/db";
 import { TRPCError } from "@trpc/server";
 
 /** The one answer for a row that is missing or someone else's: the two must look the same. */
@@ -10,26 +10,19 @@ const PRISMA_CODES: Record<string, { code: TRPCError["code"]; message: string }>
   P2002: { code: "CONFLICT", message: "This already exists." },
   P2003: { code: "CONFLICT", message: "A record this refers to does not exist." },
   P2000: { code: "BAD_REQUEST", message: "A value is too long." },
-  P1001: { code: "SERVICE_UNAVAILABLE", message: "The database is unavailable." },
-  P1002: { code: "SERVICE_UNAVAILABLE", message: "The database is unavailable." },
-  P1008: { code: "SERVICE_UNAVAILABLE", message: "The database timed out." },
-  P1017: { code: "SERVICE_UNAVAILABLE", message: "The database closed the connection." },
-  P2024: { code: "SERVICE_UNAVAILABLE", message: "The database is busy." },
 };
+
+const DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly.";
 
 /** Turns an error from a resolver into the error the caller sees. */
 export function toApiError(error: TRPCError): TRPCError {
   const cause = error.cause;
+  if (isDatabaseUnavailable(cause)) {
+    return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: DATABASE_UNAVAILABLE, cause });
+  }
   if (cause instanceof Prisma.PrismaClientKnownRequestError) {
     const mapped = PRISMA_CODES[cause.code];
     if (mapped) return new TRPCError({ ...mapped, cause });
-  }
-  if (cause instanceof Prisma.PrismaClientInitializationError) {
-    return new TRPCError({
-      code: "SERVICE_UNAVAILABLE",
-      message: "The database is unavailable.",
-      cause,
-    });
   }
   if (cause instanceof ScopeViolationError) {
     // A procedure asked for another user's rows: a bug, never the caller's doing.

@@ -14,6 +14,7 @@ export {
   createTokenVerifier,
   type Identity,
   InvalidTokenError,
+  KeysUnavailableError,
   MAX_TOKEN_LENGTH,
   type VerifyToken,
 } from "./auth.ts";

@@ -3,7 +3,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError, z } from "zod";
 import { AccountError, type Accounts, deleteAccount } from "./accounts.ts";
-import { bearerToken, InvalidTokenError, type VerifyToken } from "./auth.ts";
+import { bearerToken, InvalidTokenError, KeysUnavailableError, type VerifyToken } from "./auth.ts";
 import { toApiError } from "./errors.ts";
 
 /**
@@ -53,6 +53,10 @@ export function createContextFactory({ db, verifyToken, accounts }: ContextDeps)
       };
     } catch (error) {
       if (error instanceof InvalidTokenError) return signedOut(unauthorized(error.message));
+      if (error instanceof KeysUnavailableError) {
+        const message = "Sign-in cannot be checked right now; try again shortly.";
+        return signedOut(new TRPCError({ code: "SERVICE_UNAVAILABLE", message, cause: error }));
+      }
       if (error instanceof AccountError) {
         const code = error.reason === "EMAIL_TAKEN" ? "CONFLICT" : "UNAUTHORIZED";
         return signedOut(new TRPCError({ code, message: error.message }));

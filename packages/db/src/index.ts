@@ -1,5 +1,5 @@
 export { createDb, type Database, type DbOptions, type Driver, pickDriver } from "./client.ts";
-export { type EmbeddedServer, openEmbedded, serveEmbedded, workspaceRoot } from "./embedded.ts";
+export { type EmbeddedServer, openEmbedded, workspaceRoot } from "./embedded.ts";
 export {
   Priority,
   Prisma,
@@ -9,3 +9,4 @@ export {
 } from "./generated/prisma/client.ts";
 export { applyMigrations } from "./migrate.ts";
 export { forUser, type ScopedDb, ScopeViolationError } from "./scoped.ts";
+export { isDatabaseUnavailable } from "./unavailable.ts";

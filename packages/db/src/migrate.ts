@@ -12,6 +12,6 @@ export function prismaPaths(root = workspaceRoot()) {
 /** Applies pending migrations in-process (what `prisma migrate deploy` does). */
 export async function applyMigrations(url: string): Promise<string[]> {
   // Loaded on demand: the engine is a WebAssembly module only migrations need.
-  const { migrateDeploy } = await import("../engine/schema-engine.js");
+  const { migrateDeploy } = await import("@tasks/schema-engine");
   return migrateDeploy({ url, ...prismaPaths() });
 }

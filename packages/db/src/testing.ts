@@ -3,61 +3,27 @@
  * through the driver under test (`TEST_DRIVER=neon` routes Neon's serverless
  * driver to the local PostgreSQL over a loopback WebSocket proxy).
  */
-import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { neonConfig } from "@neondatabase/serverless";
-import pg from "pg";
+import {
+  createScratchDatabase,
+  query,
+  type ScratchDatabase,
+  testServerUrl,
+} from "@tasks/schema-engine/testing";
 import { afterAll, beforeAll } from "vitest";
 import ws, { WebSocketServer } from "ws";
 import { createDb, type Database } from "./client.ts";
-import { serveEmbedded } from "./embedded.ts";
 import { applyMigrations } from "./migrate.ts";
 
-export interface TestDatabase {
-  url: string;
-  drop(): Promise<void>;
-}
-
-/** The server tests run against, if any; without one they use an in-memory embedded database. */
-export function testServerUrl(): string | undefined {
-  return process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
-}
+export type TestDatabase = ScratchDatabase;
+export { query, testServerUrl };
 
 /** Creates a database of its own (migrated unless told otherwise) for one test file. */
 export async function createTestDatabase({ migrate = true } = {}): Promise<TestDatabase> {
-  const serverUrl = testServerUrl();
-  const database = serverUrl ? await createOnServer(serverUrl) : await createEmbedded();
+  const database = await createScratchDatabase();
   if (migrate) await applyMigrations(database.url);
   return database;
-}
-
-async function createOnServer(serverUrl: string): Promise<TestDatabase> {
-  const name = `test_${randomBytes(6).toString("hex")}`;
-  await query(serverUrl, `CREATE DATABASE "${name}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      await query(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    },
-  };
-}
-
-async function createEmbedded(): Promise<TestDatabase> {
-  const server = await serveEmbedded();
-  return { url: server.url, drop: () => server.close() };
-}
-
-/** Runs SQL on its own connection and returns the rows. */
-export async function query(url: string, sql: string): Promise<Record<string, unknown>[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 /**
@@ -103,7 +69,7 @@ export async function connectTestDb(url: string): Promise<Database> {
   return createDb({ url, driver: testDriver(), poolMax: testServerUrl() ? 4 : 1 });
 }
 
-let neonProxy: Promise<void> | undefined;
+let neonProxy: Promise<unknown> | undefined;
 let proxiedConnections = 0;
 
 /** How many connections Neon's driver has opened through the proxy (proof that it is in use). */
@@ -112,32 +78,49 @@ export function neonConnectionCount(): number {
 }
 
 /** Points Neon's driver at a loopback WebSocket-to-TCP proxy (Neon's own wire setup, minus TLS). */
-function routeNeonToLoopback(): Promise<void> {
-  neonProxy ??= startWebSocketProxy().then((port) => {
-    neonConfig.webSocketConstructor = ws;
-    neonConfig.wsProxy = (host, dbPort) => `127.0.0.1:${port}/v1?address=${host}:${dbPort}`;
-    neonConfig.useSecureWebSocket = false;
-    neonConfig.pipelineTLS = false;
-    // Pipelining the startup message breaks SCRAM authentication against a plain PostgreSQL.
-    neonConfig.pipelineConnect = false;
-  });
+function routeNeonToLoopback(): Promise<unknown> {
+  neonProxy ??= startWebSocketProxy().then(({ port }) => routeNeonTo(port));
   return neonProxy;
 }
 
-async function startWebSocketProxy(): Promise<number> {
-  const server = new WebSocketServer({ host: "127.0.0.1", port: 0, path: "/v1" });
+/** Points Neon's driver at the WebSocket proxy on a loopback `port`. */
+export function routeNeonTo(port: number): void {
+  neonConfig.webSocketConstructor = ws;
+  neonConfig.wsProxy = (host, dbPort) => `127.0.0.1:${port}/v1?address=${host}:${dbPort}`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineTLS = false;
+  // Pipelining the startup message breaks SCRAM authentication against a plain PostgreSQL.
+  neonConfig.pipelineConnect = false;
+}
+
+export interface WebSocketProxy {
+  port: number;
+  /** Holds every message in both directions until resumed: the far side seems to hang. */
+  pause(): void;
+  resume(): void;
+  /** Stops listening and drops every connection, as a crashed proxy would. */
+  close(): Promise<void>;
+}
+
+/** Neon's WebSocket-to-TCP proxy, for loopback targets only; `port` 0 picks a free one. */
+export async function startWebSocketProxy(port = 0): Promise<WebSocketProxy> {
+  const server = new WebSocketServer({ host: "127.0.0.1", port, path: "/v1" });
+  let paused: (() => void)[] | undefined;
+  const forward = (send: () => void) => (paused ? paused.push(send) : send());
   server.on("connection", (socket, request) => {
     const target = new URL(request.url ?? "", "http://proxy").searchParams.get("address") ?? "";
-    const [host, port] = target.split(":");
+    const [host, targetPort] = target.split(":");
     if (host !== "127.0.0.1" && host !== "localhost") return socket.close(1008, "loopback only");
-    const tcp = connect({ host, port: Number(port) });
+    const tcp = connect({ host, port: Number(targetPort) });
     proxiedConnections++;
     const pending: Buffer[] = [];
     tcp.on("connect", () => {
       for (const chunk of pending.splice(0)) tcp.write(chunk);
     });
-    socket.on("message", (data: Buffer) => (tcp.connecting ? pending.push(data) : tcp.write(data)));
-    tcp.on("data", (data) => socket.send(data));
+    socket.on("message", (data: Buffer) =>
+      forward(() => (tcp.connecting ? pending.push(data) : tcp.write(data))),
+    );
+    tcp.on("data", (data) => forward(() => socket.send(data)));
     tcp.on("close", () => socket.close());
     tcp.on("error", () => socket.close());
     socket.on("close", () => tcp.destroy());
@@ -145,5 +128,19 @@ async function startWebSocketProxy(): Promise<number> {
   await new Promise<void>((listening) => server.once("listening", listening));
   const address = server.address();
   if (!address || typeof address === "string") throw new Error("Unexpected proxy address");
-  return address.port;
+  return {
+    port: address.port,
+    pause: () => {
+      paused ??= [];
+    },
+    resume: () => {
+      const held = paused ?? [];
+      paused = undefined;
+      for (const send of held) send();
+    },
+    close: async () => {
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((closed) => server.close(() => closed()));
+    },
+  };
 }

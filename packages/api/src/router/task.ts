@@ -2,6 +2,7 @@ import { Priority, type Prisma } from "@tasks/db";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { notFound } from "../errors.ts";
+import { instant, likeLiteral, nonBlankText, text } from "../fields.ts";
 import { protectedProcedure } from "../trpc.ts";
 
 /** What of a task leaves the server. */
@@ -17,10 +18,10 @@ export const taskSelect = {
 } satisfies Prisma.TaskSelect;
 
 const taskId = z.uuid();
-const title = z.string().trim().min(1).max(200);
-const description = z.string().max(2000).nullable();
+const title = nonBlankText(200);
+const description = text(2000).nullable();
 const priority = z.enum(Priority);
-const dueAt = z.date().nullable();
+const dueAt = instant.nullable();
 
 /**
  * A position in the listing, opaque to callers: the `(createdAt, id)` of the
@@ -50,8 +51,10 @@ function encodeCursor({ createdAt, id }: Position): string {
 function decodeCursor(value: string): Position | null {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(value, "base64url").toString()) as unknown[];
-    const parsed = z.tuple([z.iso.datetime(), z.uuid()]).safeParse([createdAt, id]);
-    return parsed.success ? { createdAt: new Date(parsed.data[0]), id: parsed.data[1] } : null;
+    const parsed = z
+      .tuple([z.iso.datetime().pipe(z.coerce.date()).pipe(instant), z.uuid()])
+      .safeParse([createdAt, id]);
+    return parsed.success ? { createdAt: parsed.data[0], id: parsed.data[1] } : null;
   } catch {
     return null;
   }
@@ -72,7 +75,8 @@ export const taskRouter = {
         .strictObject({
           completed: z.boolean().optional(),
           priority: priority.optional(),
-          search: z.string().trim().min(1).max(200).optional(),
+          /** A literal substring of the title or description, in any case. */
+          search: text(200).min(1).optional(),
           limit: z.number().int().min(1).max(100).default(20),
           cursor: cursor.optional(),
           // Sent by tRPC's infinite queries; pages only go forward (newest first).
@@ -85,7 +89,7 @@ export const taskRouter = {
       if (input.completed !== undefined) filters.push({ completed: input.completed });
       if (input.priority) filters.push({ priority: input.priority });
       if (input.search) {
-        const contains = { contains: input.search, mode: "insensitive" } as const;
+        const contains = { contains: likeLiteral(input.search), mode: "insensitive" } as const;
         filters.push({ OR: [{ title: contains }, { description: contains }] });
       }
       if (input.cursor) filters.push(after(input.cursor));

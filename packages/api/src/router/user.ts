@@ -2,6 +2,7 @@ import type { Prisma } from "@tasks/db";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { notFound } from "../errors.ts";
+import { imageUrl, nonBlankText } from "../fields.ts";
 import { protectedProcedure } from "../trpc.ts";
 
 /** What of a user leaves the server. */
@@ -23,12 +24,8 @@ export const userRouter = {
   update: protectedProcedure
     .input(
       z.strictObject({
-        name: z.string().trim().min(1).max(200).nullable().optional(),
-        image: z
-          .url({ protocol: /^https?$/ })
-          .max(2048)
-          .nullable()
-          .optional(),
+        name: nonBlankText(200).nullable().optional(),
+        image: imageUrl.nullable().optional(),
       }),
     )
     .mutation(({ ctx, input }) =>

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it } from "vitest";
-import { createDatabase, engineBin, repoRoot, testServerUrl } from "./helpers.ts";
+import { createDatabase, engineBin, repoRoot, testServerUrl } from "./support.ts";
 
 interface Message {
   id?: number;

@@ -14,11 +14,11 @@ import {
   openSchemaEngine,
   SchemaEngineError,
   schemaEngineVersion,
-} from "../schema-engine.js";
+} from "../src/schema-engine.js";
 
 /**
- * @typedef {import("../schema-engine.js").EngineLogEvent} EngineLogEvent
- * @typedef {import("../schema-engine.js").SchemaEngineSession} SchemaEngineSession
+ * @typedef {import("../src/schema-engine.js").EngineLogEvent} EngineLogEvent
+ * @typedef {import("../src/schema-engine.js").SchemaEngineSession} SchemaEngineSession
  * @typedef {{ url?: string, shadowDatabaseUrl?: string }} Datasource
  * @typedef {{ jsonrpc: "2.0", id: number | string, method: string, params?: unknown }} Request
  */
@@ -76,7 +76,7 @@ async function runCliCommand(command, { url }) {
 
 /**
  * Answers the CLI's requests one at a time until it closes stdin.
- * @param {import("../schema-engine.js").EngineOptions} options
+ * @param {import("../src/schema-engine.js").EngineOptions} options
  */
 function serve(options) {
   /** @type {Promise<SchemaEngineSession> | undefined} */

@@ -3,8 +3,8 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ColumnTypeEnum } from "@prisma/driver-adapter-utils";
 import { describe, it } from "vitest";
-import { connectPgAdapter } from "../../engine/pg-adapter.js";
-import { migrateDeploy, SchemaEngineError } from "../../engine/schema-engine.js";
+import { connectPgAdapter } from "../src/pg-adapter.js";
+import { migrateDeploy, SchemaEngineError } from "../src/schema-engine.js";
 import {
   addFailingMigration,
   copyProject,
@@ -13,12 +13,12 @@ import {
   repoRoot,
   servers,
   testServerUrl,
-} from "./helpers.ts";
+} from "./support.ts";
 
 const schemaPath = join(repoRoot, "prisma", "schema.prisma");
 const migrationsDir = join(repoRoot, "prisma", "migrations");
 
-describe.concurrent("migrateDeploy", () => {
+describe("migrateDeploy", () => {
   it.for(servers)(
     "applies pending migrations, then none, on $server",
     async ({ start }, context) => {
@@ -71,7 +71,7 @@ describe.concurrent("migrateDeploy", () => {
   );
 });
 
-describe.concurrent('the adapter reads PostgreSQL\'s "char" columns', () => {
+describe('the adapter reads PostgreSQL\'s "char" columns', () => {
   it.for(servers)("as Character, on $server", async ({ start }, context) => {
     const database = await start();
     context.onTestFinished(() => database.drop());

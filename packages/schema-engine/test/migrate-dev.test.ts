@@ -2,9 +2,9 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { copyProject, prisma, schemaWithExtraColumn, servers } from "./helpers.ts";
+import { copyProject, prisma, schemaWithExtraColumn, servers } from "./support.ts";
 
-describe.concurrent("migrate dev --create-only", () => {
+describe("migrate dev --create-only", () => {
   // On PostgreSQL a temporary database on the same server holds the shadow; PGlite cannot
   // host one, so the bridge serves an in-memory PGlite of its own.
   it.for(servers)(

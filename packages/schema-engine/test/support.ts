@@ -2,22 +2,21 @@ import { execFile } from "node:child_process";
 import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serveEmbedded } from "../../src/embedded.ts";
-import { createTestDatabase, testServerUrl } from "../../src/testing.ts";
+import { servePglite } from "../src/pglite.js";
+import { createScratchDatabase, testServerUrl } from "../src/testing.js";
 
-export { query, testServerUrl } from "../../src/testing.ts";
+export type { ScratchDatabase as Database } from "../src/testing.js";
+export { query, testServerUrl } from "../src/testing.js";
 
-export const repoRoot = join(import.meta.dirname, "../../../..");
-export const engineBin = join(repoRoot, "packages/db/engine/bin/schema-engine.js");
+export const repoRoot = join(import.meta.dirname, "../../..");
+export const engineBin = join(repoRoot, "packages/schema-engine/bin/schema-engine.js");
 const prismaBin = join(repoRoot, "node_modules/.bin/prisma");
 
-export type { TestDatabase as Database } from "../../src/testing.ts";
-
-/** A new, empty database: on the test server, or embedded when there is none. */
-export const createDatabase = () => createTestDatabase({ migrate: false });
+/** A new, empty database: on the test server, or an in-memory PGlite when there is none. */
+export const createDatabase = createScratchDatabase;
 
 /** An in-memory PGlite served on loopback, as the app's embedded database is. */
-export const startPglite = () => serveEmbedded().then(({ url, close }) => ({ url, drop: close }));
+export const startPglite = () => servePglite().then(({ url, close }) => ({ url, drop: close }));
 
 /** The servers to run a case on: PGlite always, PostgreSQL when tests have one. */
 export const servers = [

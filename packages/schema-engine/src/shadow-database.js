@@ -3,6 +3,7 @@
 // where the engine replays the migration history.
 import { randomUUID } from "node:crypto";
 import { connectPgAdapter } from "./pg-adapter.js";
+import { servePglite } from "./pglite.js";
 
 /** @typedef {import("@prisma/driver-adapter-utils").SqlDriverAdapter} SqlDriverAdapter */
 
@@ -19,7 +20,6 @@ import { connectPgAdapter } from "./pg-adapter.js";
  */
 export function shadowDatabaseConnector({ url, shadowDatabaseUrl }) {
   if (shadowDatabaseUrl) return () => connectEmptied(shadowDatabaseUrl);
-  const startPglite = pgliteShadowStarter();
   if (!url) return startPglite;
   return async () => {
     const admin = await connectPgAdapter(url);
@@ -63,30 +63,11 @@ async function createTemporaryDatabase(admin, url) {
   }
 }
 
-/**
- * `migrate dev` asks for several shadow databases. Creating a PGlite database takes seconds,
- * loading a copy of a new one a fraction of that: the first one is kept as a template.
- */
-function pgliteShadowStarter() {
-  /** @type {Promise<Blob> | undefined} */
-  let template;
-  return async () => {
-    const { PGlite } = await import("@electric-sql/pglite");
-    const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
-    template ??= PGlite.create().then(async (pristine) => {
-      const dataDir = await pristine.dumpDataDir("none");
-      await pristine.close();
-      return dataDir;
-    });
-    const db = await PGlite.create({ loadDataDir: await template });
-    const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 10 });
-    await server.start();
-    const shadow = await connectPgAdapter(`postgres://postgres@${server.getServerConn()}/postgres`);
-    return onDispose(shadow, async () => {
-      await server.stop();
-      await db.close();
-    });
-  };
+/** An in-memory PGlite of this process's own, stopped with the adapter. */
+async function startPglite() {
+  const pglite = await servePglite();
+  const shadow = await connectPgAdapter(pglite.url);
+  return onDispose(shadow, () => pglite.close());
 }
 
 /**

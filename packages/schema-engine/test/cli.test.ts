@@ -2,15 +2,17 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { describe, it, type onTestFinished } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, type onTestFinished } from "vitest";
 import {
   addFailingMigration,
   copyProject,
   createDatabase,
+  type Database,
+  type PrismaRun,
   prisma,
   query,
   schemaWithExtraColumn,
-} from "./helpers.ts";
+} from "./support.ts";
 
 type Cleanup = typeof onTestFinished;
 
@@ -55,44 +57,70 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe.concurrent("the Prisma CLI on the bridge", () => {
-  it("migrate deploy applies the migrations once; status then finds nothing pending", async ({
-    expect,
-    onTestFinished,
-  }) => {
-    const { url } = await freshDatabase(onTestFinished);
+// Each command is a Prisma CLI process and an engine process: CPU-bound, so the cases run one
+// after another, and those that only read share one database migrated by the CLI.
+describe("the Prisma CLI on the bridge", () => {
+  describe("on a database it migrated", () => {
+    let database: Database;
+    let firstDeploy: PrismaRun;
+    beforeAll(async () => {
+      database = await createDatabase();
+      firstDeploy = await prisma(["migrate", "deploy"], { databaseUrl: database.url });
+    });
+    afterAll(() => database?.drop());
 
-    const deploy = await prisma(["migrate", "deploy"], { databaseUrl: url });
-    expect(deploy.stdout).toContain("All migrations have been successfully applied.");
-    const status = await prisma(["migrate", "status"], { databaseUrl: url });
-    expect(status).toMatchObject({ code: 0, stdout: expect.stringContaining("up to date") });
-    const again = await prisma(["migrate", "deploy"], { databaseUrl: url });
-    expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining("No pending") });
+    it("migrate deploy applies the migrations once; status then finds nothing pending", async () => {
+      expect(firstDeploy.stdout).toContain("All migrations have been successfully applied.");
+      const status = await prisma(["migrate", "status"], { databaseUrl: database.url });
+      expect(status).toMatchObject({ code: 0, stdout: expect.stringContaining("up to date") });
+      const again = await prisma(["migrate", "deploy"], { databaseUrl: database.url });
+      expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining("No pending") });
 
-    expect(await query(url, "SELECT migration_name FROM _prisma_migrations")).toHaveLength(1);
-  });
+      expect(
+        await query(database.url, "SELECT migration_name FROM _prisma_migrations"),
+      ).toHaveLength(1);
+    });
 
-  it("migrate diff --exit-code finds no drift, and finds a scratch edit of the schema", async ({
-    expect,
-    onTestFinished,
-  }) => {
-    const { url } = await freshDatabase(onTestFinished);
-    const project = await scratchProject(onTestFinished);
-    const editedSchema = join(project.dir, "prisma", "schema.prisma");
-    await writeFile(editedSchema, schemaWithExtraColumn(await readFile(editedSchema, "utf8")));
-    const fromMigrations = ["migrate", "diff", "--from-migrations", "prisma/migrations"];
-    const diffTo = (schema: string) =>
-      prisma([...fromMigrations, "--to-schema", schema, "--exit-code"], { databaseUrl: url });
+    it('db pull reads the schema back, through PostgreSQL\'s "char" columns', async () => {
+      const pull = await prisma(["db", "pull", "--print"], { databaseUrl: database.url });
+      expect(pull.code, pull.stderr).toBe(0);
+      expect(pull.stdout).toContain("@@index([userId, createdAt(sort: Desc), id(sort: Desc)])");
+    });
 
-    const unchanged = await diffTo("prisma/schema.prisma");
-    expect(unchanged.code, unchanged.stderr).toBe(0);
-    const edited = await diffTo(editedSchema);
-    expect(edited.code, edited.stderr).toBe(2);
-    expect(edited.stdout).toContain("Added column `archived`");
+    const diffTo = (schema: string, cwd?: string) =>
+      prisma(
+        [
+          "migrate",
+          "diff",
+          "--from-migrations",
+          "prisma/migrations",
+          "--to-schema",
+          schema,
+          "--exit-code",
+        ],
+        { databaseUrl: database.url, cwd },
+      );
+
+    it("migrate diff --exit-code finds no drift between the migrations and the schema", async () => {
+      const unchanged = await diffTo("prisma/schema.prisma");
+      expect(unchanged.code, unchanged.stderr).toBe(0);
+      expect(unchanged.stdout).toContain("No difference detected");
+    });
+
+    it("migrate diff --exit-code finds a scratch edit of the schema", async ({
+      onTestFinished,
+    }) => {
+      const project = await scratchProject(onTestFinished);
+      const editedSchema = join(project.dir, "prisma", "schema.prisma");
+      await writeFile(editedSchema, schemaWithExtraColumn(await readFile(editedSchema, "utf8")));
+
+      const edited = await diffTo("prisma/schema.prisma", project.dir);
+      expect(edited.code, edited.stderr).toBe(2);
+      expect(edited.stdout).toContain("Added column `archived`");
+    });
   });
 
   it("a failing migration leaves nothing behind, shows in status, and can be rolled back", async ({
-    expect,
     onTestFinished,
   }) => {
     const { url } = await freshDatabase(onTestFinished);
@@ -130,21 +158,9 @@ describe.concurrent("the Prisma CLI on the bridge", () => {
 
     for (const command of ["deploy", "status"]) {
       const run = await prisma(["migrate", command], { databaseUrl: url });
-      context.expect(run.code).toBe(1);
-      context.expect(run.stderr).toContain(`${failure.code}: ${failure.message}`);
-      context.expect(run.stderr).not.toMatch(/^\s+at /m);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`${failure.code}: ${failure.message}`);
+      expect(run.stderr).not.toMatch(/^\s+at /m);
     }
-  });
-
-  it('db pull reads the schema back, through PostgreSQL\'s "char" columns', async ({
-    expect,
-    onTestFinished,
-  }) => {
-    const { url } = await freshDatabase(onTestFinished);
-    await prisma(["migrate", "deploy"], { databaseUrl: url });
-
-    const pull = await prisma(["db", "pull", "--print"], { databaseUrl: url });
-    expect(pull.code, pull.stderr).toBe(0);
-    expect(pull.stdout).toContain("@@index([userId, createdAt(sort: Desc), id(sort: Desc)])");
   });
 });

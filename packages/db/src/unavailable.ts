@@ -1,0 +1,51 @@
+import { Prisma } from "./generated/prisma/client.ts";
+
+/**
+ * PostgreSQL's SQLSTATEs for a database that is going away or cannot take the
+ * work now: connection exceptions (class 08), operator intervention such as a
+ * shutdown (57P01–57P05; 57014 is a statement timeout), and insufficient
+ * resources (class 53, e.g. too many connections).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0|57014$)/;
+
+/** Prisma's own codes for a server it cannot reach, or that timed out or closed the connection. */
+const UNAVAILABLE_PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
+
+/**
+ * The drivers' own errors for a server that is down or does not answer: node-postgres
+ * (and Neon's driver, its fork) raise these as plain errors, without a code.
+ */
+const UNAVAILABLE_DRIVER_MESSAGES = [
+  "Query read timeout",
+  "Connection terminated due to connection timeout",
+  "Connection terminated unexpectedly",
+  "timeout exceeded when trying to connect",
+];
+/**
+ * Socket failures. Neon's driver reports them as WebSocket error events, not errors, which
+ * arrive wrapped with only their message (`connect ECONNREFUSED 127.0.0.1:5432`).
+ */
+const UNAVAILABLE_SOCKET_CODES = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH)\b/;
+
+/** Whether `error` says the database is unreachable or unresponsive, rather than that a query was wrong. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof Prisma.PrismaClientInitializationError) return true;
+  if (error instanceof Prisma.PrismaClientKnownRequestError) {
+    if (UNAVAILABLE_PRISMA_CODES.has(error.code)) return true;
+    return UNAVAILABLE_SQLSTATE.test(sqlState(error) ?? "");
+  }
+  if (!(error instanceof Error)) return false;
+  const { code = "" } = error as NodeJS.ErrnoException;
+  return (
+    UNAVAILABLE_SOCKET_CODES.test(code) ||
+    UNAVAILABLE_SOCKET_CODES.test(error.message) ||
+    UNAVAILABLE_DRIVER_MESSAGES.some((message) => error.message.includes(message))
+  );
+}
+
+/** The SQLSTATE behind a Prisma error that wraps a driver adapter's error (P2039 and others). */
+function sqlState(error: Prisma.PrismaClientKnownRequestError): string | undefined {
+  const meta = error.meta as { driverAdapterError?: { cause?: { code?: unknown } } } | undefined;
+  const code = meta?.driverAdapterError?.cause?.code;
+  return typeof code === "string" ? code : undefined;
+}
