@@ -1,9 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { type AuthConfig, createTokenVerifier } from "@tasks/api";
+import { developmentSecret } from "@tasks/auth/dev-secret";
 import { createDb } from "@tasks/db";
-import type { Config } from "./config.ts";
+import { type Config, DEVELOPMENT_JWKS_URL, developmentAuth } from "./config.ts";
 import { waitForDatabase } from "./database.ts";
-import { developmentSecret } from "./dev-auth.ts";
 import type { Logger } from "./logger.ts";
 import { createApiServer } from "./server.ts";
 
@@ -35,7 +35,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   const server = createApiServer({
     config,
     database,
-    verifyToken: createTokenVerifier(resolveAuth(config, logger)),
+    verifyToken: createTokenVerifier(...resolveAuth(config, logger)),
     logger,
   });
   await new Promise<void>((listening, failed) => {
@@ -65,14 +65,16 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   };
 }
 
-function resolveAuth(config: Config, logger: Logger): AuthConfig {
+function resolveAuth(config: Config, logger: Logger): AuthConfig[] {
   if (config.auth) {
     logger.info({ mode: config.auth.mode }, "token verification configured");
-    return config.auth;
+    return [config.auth];
   }
+  const auth = developmentAuth({ secret: developmentSecret("dev-jwt-secret") });
   logger.warn(
-    "NO AUTH CONFIGURED: using a generated development secret (HS256). " +
-      "Mint tokens with `pnpm token --sub <id> --email <email>`. Never run like this in production.",
+    `NO AUTH CONFIGURED: accepting the web app's tokens (EdDSA, keys from ${DEVELOPMENT_JWKS_URL}) ` +
+      "and HS256 tokens signed with a generated development secret " +
+      "(`pnpm token --sub <id> --email <email>`). Never run like this in production.",
   );
-  return { mode: "secret", secret: developmentSecret(), clockToleranceSeconds: 5 };
+  return auth;
 }

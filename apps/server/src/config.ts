@@ -46,6 +46,7 @@ const envSchema = z
     AUTH_AUDIENCE: optional(z.string()),
     AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
     AUTH_JWKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    AUTH_USER_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   })
   // Rules across variables, reported with the per-variable problems.
   .superRefine((env, ctx) => {
@@ -85,8 +86,13 @@ export interface Config {
   corsOrigins: string[];
   logLevel: Env["LOG_LEVEL"];
   bodyLimitBytes: number;
-  /** Absent only in development, where a generated secret stands in. */
+  /** Absent only in development, where the web app's Better Auth and a generated secret stand in. */
   auth: AuthConfig | undefined;
+  /**
+   * How long a user seen to exist is trusted without asking the database (ms):
+   * an account deleted by another process is refused at the latest this long after.
+   */
+  knownUserTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -120,7 +126,36 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     auth: authConfig(env),
+    knownUserTtlMs: env.AUTH_USER_CACHE_SECONDS * 1000,
   };
+}
+
+/** Where `pnpm dev` serves the web app, whose Better Auth issues the users' tokens. */
+const DEVELOPMENT_WEB_URL = "http://localhost:3001";
+export const DEVELOPMENT_JWKS_URL = `${DEVELOPMENT_WEB_URL}/api/auth/jwks`;
+
+/**
+ * Token checks in development when none are configured: the web app's Better
+ * Auth (sign-up in the browser) and a local HS256 secret (`pnpm token`, for
+ * curl). Each takes only its own algorithms, so neither can pose as the other.
+ */
+export function developmentAuth({
+  secret,
+  webUrl = DEVELOPMENT_WEB_URL,
+}: {
+  secret: string;
+  webUrl?: string;
+}): AuthConfig[] {
+  const { origin } = new URL(webUrl);
+  return [
+    {
+      mode: "jwks",
+      jwksUrl: new URL("/api/auth/jwks", origin),
+      issuer: origin,
+      audience: origin,
+    },
+    { mode: "secret", secret },
+  ];
 }
 
 function authConfig(env: Env): AuthConfig | undefined {

@@ -8,7 +8,7 @@ import { databaseAnswers } from "./database.ts";
 import type { Logger } from "./logger.ts";
 
 export interface ServerDeps {
-  config: Pick<Config, "corsOrigins" | "bodyLimitBytes">;
+  config: Pick<Config, "corsOrigins" | "bodyLimitBytes" | "knownUserTtlMs">;
   database: Database;
   verifyToken: VerifyToken;
   logger: Logger;
@@ -21,7 +21,7 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
   const createContext = createContextFactory({
     db: database.client,
     verifyToken,
-    accounts: createAccounts(database.client),
+    accounts: createAccounts(database.client, { knownTtlMs: config.knownUserTtlMs }),
   });
   /** The signed-in user of each request, for its log line. */
   const users = new WeakMap<IncomingMessage, string>();

@@ -3,8 +3,8 @@
  * Signs with AUTH_JWT_SECRET when it is set, otherwise with the generated development secret.
  */
 import { parseArgs } from "node:util";
+import { developmentSecret } from "@tasks/auth/dev-secret";
 import { SignJWT } from "jose";
-import { developmentSecret } from "./dev-auth.ts";
 
 const { values } = parseArgs({
   options: {
@@ -20,7 +20,7 @@ if (!values.sub) {
   process.exit(1);
 }
 
-const secret = process.env.AUTH_JWT_SECRET || developmentSecret();
+const secret = process.env.AUTH_JWT_SECRET || developmentSecret("dev-jwt-secret");
 const jwt = new SignJWT({ email: values.email, name: values.name })
   .setProtectedHeader({ alg: "HS256", typ: "JWT" })
   .setSubject(values.sub)

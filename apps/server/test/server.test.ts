@@ -35,7 +35,7 @@ describe("HTTP endpoints", () => {
       connectionTimeoutMs: 500,
     });
     const server = createApiServer({
-      config: { corsOrigins: [], bodyLimitBytes: 1024 },
+      config: { corsOrigins: [], bodyLimitBytes: 1024, knownUserTtlMs: 60_000 },
       database,
       verifyToken: createTokenVerifier({ mode: "secret", secret: SECRET }),
       logger: createLogger("silent"),
@@ -136,7 +136,7 @@ describe("request logs", () => {
     const testDb: TestDatabase = await createTestDatabase();
     const database = await createDb({ url: testDb.url });
     const server = createApiServer({
-      config: { corsOrigins: [], bodyLimitBytes: 1024 * 100 },
+      config: { corsOrigins: [], bodyLimitBytes: 1024 * 100, knownUserTtlMs: 60_000 },
       database,
       verifyToken: createTokenVerifier({ mode: "secret", secret: SECRET }),
       logger: createLogger("info", sink),

@@ -74,23 +74,30 @@ export interface TestApi {
   stop(): Promise<void>;
 }
 
-/** The API server on a fresh database, verifying tokens as `auth` says. */
-export async function startTestApi(auth: AuthConfig): Promise<TestApi> {
-  const testDb: TestDatabase = await createTestDatabase();
+/**
+ * The API server verifying tokens as `auth` says, on a fresh database or on
+ * `databaseUrl` (shared with an identity provider under test).
+ */
+export async function startTestApi(
+  auth: AuthConfig | AuthConfig[],
+  { databaseUrl, knownUserTtlMs = 60_000 }: { databaseUrl?: string; knownUserTtlMs?: number } = {},
+): Promise<TestApi> {
+  const testDb: TestDatabase | undefined = databaseUrl ? undefined : await createTestDatabase();
+  const directUrl = databaseUrl ?? (testDb as TestDatabase).url;
   // The `pgbouncer` test project runs the API suite through PgBouncer in transaction mode.
-  const bouncer = process.env.TEST_VIA_PGBOUNCER ? await startPgBouncer(testDb.url) : undefined;
-  const database: Database = await connectTestDb(bouncer?.url ?? testDb.url);
+  const bouncer = process.env.TEST_VIA_PGBOUNCER ? await startPgBouncer(directUrl) : undefined;
+  const database: Database = await connectTestDb(bouncer?.url ?? directUrl);
   const server = createApiServer({
-    config: { corsOrigins: ["http://app.test"], bodyLimitBytes: 100 * 1024 },
+    config: { corsOrigins: ["http://app.test"], bodyLimitBytes: 100 * 1024, knownUserTtlMs },
     database,
-    verifyToken: createTokenVerifier(auth),
+    verifyToken: createTokenVerifier(...[auth].flat()),
     logger: createLogger("silent"),
   });
   const url = await listen(server);
   return {
     url,
     db: database.client,
-    databaseUrl: bouncer?.url ?? testDb.url,
+    databaseUrl: bouncer?.url ?? directUrl,
     client(token, { batch = true } = {}) {
       const link = (batch ? httpBatchLink : httpLink)({
         url: `${url}/trpc`,
@@ -103,7 +110,7 @@ export async function startTestApi(auth: AuthConfig): Promise<TestApi> {
       await close(server);
       await database.close();
       await bouncer?.stop();
-      await testDb.drop();
+      await testDb?.drop();
     },
   };
 }

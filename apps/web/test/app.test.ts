@@ -1,194 +1,494 @@
 /**
- * The built web app in Chromium, against the real API server on a fresh database: both run as
- * they do in production (`next start`, `node apps/server/dist/main.js`), on free ports. Turbo
- * builds both first: `@tasks/web#test` depends on this package's `build` and on `^build`, which
- * covers `@tasks/server` because it is a devDependency here. The server runs from its bundle, as
- * in production, rather than from source through tsx.
+ * The built web app in Chromium, as people use it, in both deployments: next to the API server
+ * (`next start` and the bundled `apps/server/dist/main.js`), and alone, serving the API from its
+ * own route handler. Each runs on a fresh database, on free ports. Turbo builds both apps first
+ * (`@tasks/web#test` depends on `build` and `^build`; `@tasks/server` is a devDependency here).
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { createTestDatabase, type TestDatabase, testServerUrl } from "@tasks/db/testing";
 import { browserMissing, freePort, launchChromium } from "@tasks/db/testing/browser";
-import { SignJWT } from "jose";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createApiClient } from "../src/lib/api.ts";
+import { UnsecuredJWT } from "jose";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiTokenSource } from "../src/auth/api-token.ts";
+import { createApiClient } from "../src/trpc/api-client.ts";
+import {
+  addTask,
+  apiClient,
+  countRows,
+  currentToken,
+  type Deployment,
+  editTask,
+  listedTasks,
+  PASSWORD,
+  type Person,
+  rowsOf,
+  saved,
+  screenshot,
+  serverRenderedHtml,
+  sessionCookie,
+  settled,
+  signIn,
+  signUp,
+  stats,
+  titles,
+} from "./journey.ts";
 import { type Service, startService } from "./processes.ts";
 
-const SECRET = "web-test-secret-that-is-long-enough-for-hs256";
 const webDir = join(import.meta.dirname, "..");
 const serverMain = join(webDir, "../server/dist/main.js");
 const nextBin = createRequire(import.meta.url).resolve("next/dist/bin/next");
+const BETTER_AUTH_SECRET = "web-test-better-auth-secret-long-enough";
+// The embedded test database serves one connection's exchange at a time; a small pool is enough.
+const POOL_MAX = testServerUrl() ? "4" : "2";
 
 /** Turbo builds both before this test; run on its own, it says what is missing. */
 function assertBuilt(path: string, pkg: string) {
-  if (!existsSync(path)) throw new Error(`${pkg} is not built: run pnpm --filter ${pkg} build`);
+  if (!existsSync(path)) throw new Error(`${pkg} is not built: run pnpm --filter @tasks/web test`);
 }
 
-function signToken(sub: string, expiresAt: string | number = "5m") {
-  return new SignJWT({ email: `${sub}@example.com` })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime(expiresAt)
-    .sign(new TextEncoder().encode(SECRET));
+function startWeb(port: number, env: Record<string, string>): Promise<Service> {
+  return startService("Next.js", [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], {
+    cwd: webDir,
+    env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", ...env },
+    readyUrl: `http://127.0.0.1:${port}/sign-in`,
+  });
 }
 
-describe.skipIf(browserMissing)("the web app in a browser", () => {
-  let database: TestDatabase | undefined;
-  let api: Service | undefined;
-  let web: Service | undefined;
-  let browser: Browser | undefined;
-  let apiUrl: string;
-  let webUrl: string;
-  let page: Page;
+interface World {
+  deployment: Deployment;
+  browser: Browser;
+  /** The API server, where there is one. */
+  api?: Service;
+  stop(): Promise<void>;
+}
 
-  beforeAll(async () => {
-    assertBuilt(serverMain, "@tasks/server");
-    assertBuilt(join(webDir, ".next/BUILD_ID"), "@tasks/web");
-    const [apiPort, webPort] = await Promise.all([freePort(), freePort()]);
-    const apiOrigin = `http://127.0.0.1:${apiPort}`;
-    apiUrl = `${apiOrigin}/trpc`;
-    webUrl = `http://127.0.0.1:${webPort}`;
-
-    database = await createTestDatabase();
-    api = await startService("API server", [serverMain], {
-      env: {
-        ...process.env,
-        PORT: String(apiPort),
-        HOST: "127.0.0.1",
-        DATABASE_URL: database.url,
-        // The embedded test database is a single session: a pool would interleave statements.
-        DATABASE_POOL_MAX: testServerUrl() ? "4" : "1",
-        AUTH_JWT_SECRET: SECRET,
-        // Set empty so that a developer's .env cannot reconfigure token checks.
-        AUTH_JWKS_URL: "",
-        AUTH_ISSUER: "",
-        AUTH_AUDIENCE: "",
-        CORS_ORIGINS: webUrl,
-        LOG_LEVEL: "silent",
-      },
-      readyUrl: `${apiOrigin}/health`,
-    });
-    web = await startService(
-      "Next.js",
-      [nextBin, "start", "-p", String(webPort), "-H", "127.0.0.1"],
-      {
-        cwd: webDir,
+/** The web app and the API server, sharing one database. */
+async function startStandalone(): Promise<World> {
+  assertBuilt(serverMain, "@tasks/server");
+  const [apiPort, webPort] = await Promise.all([freePort(), freePort()]);
+  const webUrl = `http://127.0.0.1:${webPort}`;
+  const apiOrigin = `http://127.0.0.1:${apiPort}`;
+  const database = await createTestDatabase();
+  const services: Service[] = [];
+  try {
+    services.push(
+      await startService("API server", [serverMain], {
         env: {
           ...process.env,
           NODE_ENV: "production",
-          NEXT_TELEMETRY_DISABLED: "1",
-          API_URL: apiUrl,
+          PORT: String(apiPort),
+          HOST: "127.0.0.1",
+          DATABASE_URL: database.url,
+          DATABASE_POOL_MAX: POOL_MAX,
+          // The web app's Better Auth is the identity provider, as in production.
+          AUTH_JWKS_URL: `${webUrl}/api/auth/jwks`,
+          AUTH_ISSUER: webUrl,
+          AUTH_AUDIENCE: webUrl,
+          AUTH_JWT_SECRET: "",
+          // An account deleted in the web app is refused by this other process within a second.
+          AUTH_USER_CACHE_SECONDS: "1",
+          CORS_ORIGINS: webUrl,
+          LOG_LEVEL: "silent",
         },
-        readyUrl: webUrl,
-      },
+        readyUrl: `${apiOrigin}/health`,
+      }),
+      await startWeb(webPort, {
+        DATABASE_URL: database.url,
+        DATABASE_POOL_MAX: POOL_MAX,
+        BETTER_AUTH_SECRET,
+        BETTER_AUTH_URL: webUrl,
+        API_URL: `${apiOrigin}/trpc`,
+      }),
     );
-    browser = await launchChromium();
+  } catch (error) {
+    await stopAll(services, database);
+    throw error;
+  }
+  return {
+    ...(await world(
+      { webUrl, apiUrl: `${apiOrigin}/trpc`, databaseUrl: database.url, artifacts: "standalone" },
+      services,
+      database,
+    )),
+    api: services[0],
+  };
+}
+
+/** The web app alone: the API is its own route handler, `/api/trpc`. */
+async function startRouteHandler(): Promise<World> {
+  const webPort = await freePort();
+  const webUrl = `http://127.0.0.1:${webPort}`;
+  const database = await createTestDatabase();
+  let web: Service;
+  try {
+    web = await startWeb(webPort, {
+      DATABASE_URL: database.url,
+      DATABASE_POOL_MAX: POOL_MAX,
+      BETTER_AUTH_SECRET,
+      BETTER_AUTH_URL: webUrl,
+      // Unset in production: the app's own route.
+      API_URL: "",
+    });
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+  return world(
+    { webUrl, apiUrl: "/api/trpc", databaseUrl: database.url, artifacts: "route-handler" },
+    [web],
+    database,
+  );
+}
+
+async function world(
+  deployment: Omit<Deployment, "artifacts"> & { artifacts: string },
+  services: Service[],
+  database: TestDatabase,
+): Promise<World> {
+  const browser = await launchChromium();
+  return {
+    deployment: { ...deployment, artifacts: join(webDir, "test-results", deployment.artifacts) },
+    browser,
+    async stop() {
+      await browser.close();
+      await stopAll(services, database);
+    },
+  };
+}
+
+async function stopAll(services: Service[], database: TestDatabase) {
+  for (const service of services.reverse()) await service.stop();
+  await database.drop();
+}
+
+/** The whole journey, one test per behaviour, against one deployment. */
+function journey(
+  start: () => Promise<World>,
+  more?: (world: () => World, person: () => Person) => void,
+) {
+  let w: World;
+  let d: Deployment;
+  let alice: Person;
+  let bob: Person;
+
+  beforeAll(async () => {
+    assertBuilt(join(webDir, ".next/BUILD_ID"), "@tasks/web");
+    w = await start();
+    d = w.deployment;
+  });
+  afterAll(() => w?.stop());
+
+  it("two people sign up, each in a browser of their own", async () => {
+    alice = await signUp(w.browser, d, "Alice");
+    bob = await signUp(w.browser, d, "Bob");
+    await expect(alice.page.getByText("Alice", { exact: true })).toBeTruthy();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await web?.stop();
-    await api?.stop();
-    await database?.drop();
-  });
-
-  beforeEach(async () => {
-    // A page of its own per test: its own sessionStorage, so its own signed-in user.
-    page = await (browser as Browser).newPage();
-    page.setDefaultTimeout(10_000);
-    await page.goto(webUrl);
-  });
-
-  afterEach(async () => {
-    await page.context().close();
-  });
-
-  async function signIn(token: string) {
-    await page.getByLabel("Token").fill(token);
-    await page.getByRole("button", { name: "Sign in" }).click();
-  }
-
-  async function addTask(title: string, priority: "Low" | "Medium" | "High") {
-    const form = page.getByRole("form", { name: "New task" });
-    await form.getByLabel("Title").fill(title);
-    await form.getByLabel("Priority").selectOption({ label: priority });
-    await form.getByRole("button", { name: "Add task" }).click();
-    await page.getByRole("checkbox", { name: title }).waitFor();
-  }
-
-  /** The listed tasks, top to bottom. */
-  function listedTasks() {
-    return page
-      .getByRole("list", { name: "Tasks" })
-      .getByRole("checkbox")
-      .evaluateAll((boxes: HTMLInputElement[]) =>
-        boxes.map((box) => ({ title: box.labels?.[0]?.textContent, completed: box.checked })),
-      );
-  }
-
-  function stats() {
-    return page.getByRole("status", { name: "Stats" }).textContent();
-  }
-
-  it("signs in with a token, manages tasks, and finds them again after a reload", async () => {
-    await signIn(await signToken("alice"));
-    await page.getByText("Signed in as alice@example.com").waitFor();
-    await page.getByText("No tasks yet.").waitFor();
-
-    await addTask("Buy milk", "Low");
-    await addTask("Write the report", "High");
-    await expect.poll(listedTasks).toEqual([
-      { title: "Write the report", completed: false },
-      { title: "Buy milk", completed: false },
+  it("each creates tasks with a title, a description, a priority and a due date", async () => {
+    await addTask(alice.page, {
+      title: "Buy milk",
+      description: "Semi-skimmed",
+      priority: "Low",
+      due: "2030-05-01",
+    });
+    await addTask(alice.page, { title: "Write the report", priority: "High" });
+    await addTask(alice.page, { title: "Call the plumber" });
+    await addTask(bob.page, { title: "Bob's secret plan", priority: "High" });
+    await settled(alice.page);
+    expect(await listedTasks(alice.page)).toEqual([
+      { title: "Call the plumber", completed: false, details: "Medium" },
+      { title: "Write the report", completed: false, details: "High" },
+      { title: "Buy milk", completed: false, details: "LowDue 1 May 2030" },
     ]);
-    await expect.poll(stats).toBe("2 tasks · 0 done · 2 open");
-
-    await page.getByRole("checkbox", { name: "Buy milk" }).check();
-    await expect.poll(stats).toBe("2 tasks · 1 done · 1 open");
-    await page.getByRole("button", { name: "Delete Write the report" }).click();
-    await expect.poll(listedTasks).toEqual([{ title: "Buy milk", completed: true }]);
-    await expect.poll(stats).toBe("1 task · 1 done · 0 open");
-
-    await page.reload();
-    await page.getByText("Signed in as alice@example.com").waitFor();
-    await expect.poll(listedTasks).toEqual([{ title: "Buy milk", completed: true }]);
-    await expect.poll(stats).toBe("1 task · 1 done · 0 open");
+    await expect(alice.page.getByText("Semi-skimmed")).toBeTruthy();
+    await expect.poll(() => stats(alice.page)).toBe("3 tasks · 0 done · 3 open");
+    await expect.poll(() => stats(bob.page)).toBe("1 task · 0 done · 1 open");
   });
 
-  it("shows another user none of the first one's tasks", async () => {
-    const owner = await signToken("owner");
-    await createApiClient(apiUrl, owner).task.create.mutate({ title: "Owner's secret" });
-    await signIn(owner);
-    await expect.poll(listedTasks).toEqual([{ title: "Owner's secret", completed: false }]);
-
-    await page.getByRole("button", { name: "Sign out" }).click();
-    await signIn(await signToken("other"));
-    await page.getByText("Signed in as other@example.com").waitFor();
-    await page.getByText("No tasks yet.").waitFor();
-    await expect.poll(stats).toBe("0 tasks · 0 done · 0 open");
+  it("each sees only their own tasks, in the page and through the API", async () => {
+    expect(await titles(bob.page)).toEqual(["Bob's secret plan"]);
+    expect(await titles(alice.page)).not.toContain("Bob's secret plan");
+    const bobsApi = apiClient(d, await currentToken(bob));
+    const alicesApi = apiClient(d, await currentToken(alice));
+    const [bobsTask] = (await bobsApi.task.list.query()).items;
+    await expect(alicesApi.task.byId.query({ id: bobsTask?.id ?? "" })).rejects.toMatchObject({
+      data: { code: "NOT_FOUND" },
+    });
+    expect((await alicesApi.task.list.query()).items.map((task) => task.title)).toEqual([
+      "Call the plumber",
+      "Write the report",
+      "Buy milk",
+    ]);
   });
 
-  it("loads the next page of tasks on demand", async () => {
-    const token = await signToken("pager");
-    const client = createApiClient(apiUrl, token);
-    for (let n = 1; n <= 21; n++) await client.task.create.mutate({ title: `Task ${n}` });
-    await signIn(token);
-
-    await expect.poll(async () => (await listedTasks()).length).toBe(20);
-    await page.getByRole("button", { name: "Load more" }).click();
-    await expect.poll(async () => (await listedTasks()).at(-1)?.title).toBe("Task 1");
-    expect((await listedTasks()).length).toBe(21);
-    expect(await page.getByRole("button", { name: "Load more" }).count()).toBe(0);
+  it("the server renders the first page with the user's tasks in the HTML", async () => {
+    const html = await serverRenderedHtml(alice, d);
+    for (const title of ["Call the plumber", "Write the report", "Buy milk"]) {
+      expect(html).toContain(title);
+    }
+    expect(html).toContain("3 tasks · 0 done · 3 open");
+    expect(html).not.toContain("Bob&#x27;s secret plan");
+    expect(html).not.toContain("Bob's secret plan");
   });
 
-  it("returns to sign-in with the API's message when the token is expired", async () => {
-    await signIn(await signToken("late", Math.floor(Date.now() / 1000) - 60));
+  it("edits in place, completes and deletes, and the counts follow", async () => {
+    await editTask(alice.page, "Call the plumber", {
+      title: "Call the electrician",
+      description: "Before Friday",
+      priority: "High",
+    });
+    await alice.page.getByRole("checkbox", { name: "Buy milk" }).check();
+    await alice.page.getByRole("button", { name: "Delete Write the report" }).click();
+    await settled(alice.page);
     await expect
-      .poll(() => page.getByRole("form", { name: "Sign in" }).getByRole("alert").textContent())
-      .toBe("Invalid or expired token.");
-    await page.getByLabel("Token").waitFor();
+      .poll(() => listedTasks(alice.page))
+      .toEqual([
+        { title: "Call the electrician", completed: false, details: "High" },
+        { title: "Buy milk", completed: true, details: "LowDue 1 May 2030" },
+      ]);
+    await alice.page.getByText("Before Friday").waitFor();
+    await expect.poll(() => stats(alice.page)).toBe("2 tasks · 1 done · 1 open");
+    await screenshot(alice.page, d, "tasks-desktop");
+  });
+
+  it("a reload keeps everything", async () => {
+    await alice.page.reload();
+    await expect
+      .poll(() => listedTasks(alice.page))
+      .toEqual([
+        { title: "Call the electrician", completed: false, details: "High" },
+        { title: "Buy milk", completed: true, details: "LowDue 1 May 2030" },
+      ]);
+    await expect.poll(() => stats(alice.page)).toBe("2 tasks · 1 done · 1 open");
+  });
+
+  it("filters by status and priority, and searches", async () => {
+    const filters = alice.page.getByRole("search", { name: "Filter tasks" });
+    await filters.getByLabel("Open").check();
+    await expect.poll(() => titles(alice.page)).toEqual(["Call the electrician"]);
+    await filters.getByLabel("Completed").check();
+    await expect.poll(() => titles(alice.page)).toEqual(["Buy milk"]);
+    await filters.getByLabel("All").check();
+    await filters.getByLabel("Priority").selectOption({ label: "Low" });
+    await expect.poll(() => titles(alice.page)).toEqual(["Buy milk"]);
+    await filters.getByLabel("Priority").selectOption({ label: "Any" });
+    await filters.getByLabel("Search").fill("electric");
+    await expect.poll(() => titles(alice.page)).toEqual(["Call the electrician"]);
+    await filters.getByLabel("Search").fill("nothing like this");
+    await alice.page.getByText("No tasks match these filters.").waitFor();
+    await filters.getByLabel("Search").fill("");
+    await expect.poll(() => titles(alice.page)).toHaveLength(2);
+  });
+
+  it("loads more tasks on the cursor", async () => {
+    const api = apiClient(d, await currentToken(bob));
+    for (let n = 1; n <= 21; n++) await api.task.create.mutate({ title: `Errand ${n}` });
+    await bob.page.reload();
+    await expect.poll(async () => (await titles(bob.page)).length).toBe(20);
+    await bob.page.getByRole("button", { name: "Load more" }).click();
+    await expect.poll(async () => (await titles(bob.page)).at(-1)).toBe("Bob's secret plan");
+    expect(await titles(bob.page)).toHaveLength(22);
+    expect(await bob.page.getByRole("button", { name: "Load more" }).count()).toBe(0);
+  });
+
+  it("a change the API refuses is rolled back, with a message", async () => {
+    // Deleted meanwhile elsewhere (another tab, another device): the page still shows it.
+    const api = apiClient(d, await currentToken(alice));
+    const milk = (await api.task.list.query({ search: "milk" })).items[0];
+    await api.task.delete.mutate({ id: milk?.id ?? "" });
+    await alice.page.getByRole("button", { name: "Edit Buy milk" }).click();
+    const form = alice.page.getByRole("form", { name: "Edit Buy milk" });
+    await form.getByLabel("Title").fill("Buy oat milk");
+    await form.getByRole("button", { name: "Save" }).click();
+    await expect
+      .poll(() => alice.page.getByRole("main").getByRole("alert").textContent())
+      .toBe("The change was not saved: Not found.Dismiss");
+    // Put back as it was, then gone once the list is fresh again: it no longer exists.
+    await expect.poll(() => titles(alice.page)).toEqual(["Call the electrician"]);
+    await alice.page.getByRole("button", { name: "Dismiss" }).click();
+    expect(await alice.page.getByRole("main").getByRole("alert").count()).toBe(0);
+  });
+
+  it("is usable with the keyboard alone", async () => {
+    const page = bob.page;
+    await page.reload();
+    await page.getByRole("form", { name: "New task" }).getByLabel("Title").focus();
+    await page.keyboard.type("Typed, not clicked");
+    await page.keyboard.press("Tab"); // Priority
+    await page.keyboard.press("ArrowDown"); // Medium → High
+    await page.keyboard.press("Shift+Tab"); // Back to the title
+    await page.keyboard.press("Enter"); // Submits the form
+    const box = page.getByRole("checkbox", { name: "Typed, not clicked" });
+    await saved(page, "Typed, not clicked");
+    await settled(page);
+    expect((await listedTasks(page))[0]).toEqual({
+      title: "Typed, not clicked",
+      completed: false,
+      details: "High",
+    });
+    // Space ticks the box; Enter opens the editor, Escape closes it, focus goes back.
+    await box.focus();
+    await page.keyboard.press("Space");
+    await expect.poll(() => box.isChecked()).toBe(true);
+    await page.keyboard.press("Tab"); // Edit
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Escape");
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label")))
+      .toBe("Edit Typed, not clicked");
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("ControlOrMeta+a");
+    await page.keyboard.type("Typed and renamed");
+    await page.keyboard.press("Enter");
+    await page.getByRole("checkbox", { name: "Typed and renamed" }).waitFor();
+    await settled(page);
+    await page.reload();
+    await expect
+      .poll(async () => (await listedTasks(page))[0])
+      .toEqual({
+        title: "Typed and renamed",
+        completed: true,
+        details: "High",
+      });
+  });
+
+  it("works on a phone-sized screen", async () => {
+    await alice.page.setViewportSize({ width: 390, height: 844 });
+    await alice.page.reload();
+    await alice.page.getByRole("checkbox", { name: "Call the electrician" }).waitFor();
+    const overflow = await alice.page.evaluate(
+      () => document.documentElement.scrollWidth - window.innerWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(alice.page, d, "tasks-phone");
+    await alice.page.setViewportSize({ width: 1200, height: 900 });
+  });
+
+  it("replaces a refused token without the user noticing", async () => {
+    // A token the API refuses (signed by no one), then the real one from Better Auth.
+    const cookie = (await alice.context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+    const fetched: string[] = [];
+    const tokens = createApiTokenSource(async () => {
+      if (fetched.push("token") === 1) {
+        return new UnsecuredJWT({}).setSubject("nobody").setExpirationTime("10m").encode();
+      }
+      const response = await fetch(`${d.webUrl}/api/auth/token`, { headers: { cookie } });
+      return ((await response.json()) as { token: string }).token;
+    });
+    const api = createApiClient(new URL(d.apiUrl, d.webUrl).toString(), tokens);
+    expect(await api.task.stats.query()).toMatchObject({ total: expect.any(Number) });
+    expect(fetched).toHaveLength(2);
+  });
+
+  it("signs out and in again; a wrong password gets a message and no session", async () => {
+    const page = alice.page;
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByText(alice.email).waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    expect(await sessionCookie(alice.context)).toBeUndefined();
+
+    await signIn(page, d, alice.email, "not my password");
+    await expect
+      .poll(() => page.getByRole("main").getByRole("alert").textContent())
+      .toBe("Wrong email or password.");
+    expect(await sessionCookie(alice.context)).toBeUndefined();
+    await page.goto(`${d.webUrl}/`);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+
+    await signIn(page, d, alice.email, PASSWORD);
+    await expect.poll(() => titles(page)).toEqual(["Call the electrician"]);
+    expect(await sessionCookie(alice.context)).toBeDefined();
+  });
+
+  it("deletes an account after confirmation: its JWT is refused and its tasks are gone", async () => {
+    const page = bob.page;
+    const oldToken = await currentToken(bob);
+    const { id: bobId } = (await rowsOf(d, bob.email)) as { id: string };
+    expect(await countRows(d, `tasks WHERE user_id = '${bobId}'`)).toBe(23);
+
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByRole("button", { name: "Delete account" }).click();
+    const dialog = page.getByRole("dialog", { name: "Delete your account?" });
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    expect(await countRows(d, `auth_users WHERE id = '${bobId}'`)).toBe(1);
+
+    await page.getByRole("button", { name: "Delete account" }).click();
+    await dialog.getByLabel("Your password, to confirm").fill(PASSWORD);
+    await dialog.getByRole("button", { name: "Delete my account" }).click();
+    await page.getByText("Your account has been deleted.").waitFor();
+
+    await expect
+      .poll(
+        () =>
+          apiClient(d, oldToken)
+            .task.list.query()
+            .then(
+              () => "accepted",
+              (error: { data?: { code?: string } }) => error.data?.code,
+            ),
+        { timeout: 5_000 },
+      )
+      .toBe("UNAUTHORIZED");
+    expect(await countRows(d, `tasks WHERE user_id = '${bobId}'`)).toBe(0);
+    expect(await countRows(d, `users WHERE id = '${bobId}'`)).toBe(0);
+    expect(await countRows(d, `auth_users WHERE id = '${bobId}'`)).toBe(0);
+    expect(await countRows(d, `auth_sessions WHERE user_id = '${bobId}'`)).toBe(0);
+    // Alice is untouched.
+    expect(await titles(alice.page)).toEqual(["Call the electrician"]);
+
+    await signIn(page, d, bob.email, PASSWORD);
+    await expect
+      .poll(() => page.getByRole("main").getByRole("alert").textContent())
+      .toBe("Wrong email or password.");
+  });
+
+  more?.(
+    () => w,
+    () => alice,
+  );
+}
+
+describe.skipIf(browserMissing)("the web app next to the API server", () => {
+  journey(startStandalone, (world, person) => {
+    it("says so, and offers to try again, when the API cannot be reached", async () => {
+      const { page } = person();
+      await world().api?.stop();
+      await page.getByRole("search", { name: "Filter tasks" }).getByLabel("Open").check();
+      await expect
+        .poll(() => page.getByRole("main").getByRole("alert").textContent())
+        .toBe(
+          "The tasks could not be loaded: Could not reach the server. Check your connection and try again.",
+        );
+      await page.getByRole("button", { name: "Try again" }).waitFor();
+    });
+  });
+});
+
+describe.skipIf(browserMissing)("the web app alone, serving the API from a route handler", () => {
+  journey(startRouteHandler);
+});
+
+describe("starting in production", () => {
+  it("refuses to start without its secret, base URL and database, one line each", async () => {
+    const port = await freePort();
+    const started = startWeb(port, {
+      BETTER_AUTH_SECRET: "",
+      BETTER_AUTH_URL: "",
+      DATABASE_URL: "",
+    });
+    const error = await started.then(
+      async (service) => {
+        await service.stop();
+        return "started";
+      },
+      (failure: Error) => failure.message,
+    );
+    expect(error).toContain("BETTER_AUTH_SECRET: required in production");
+    expect(error).toContain("BETTER_AUTH_URL: required in production");
+    expect(error).toContain("DATABASE_URL: required in production");
   });
 });

@@ -5,7 +5,7 @@ import type { Identity } from "./auth.ts";
 export class AccountError extends Error {
   override name = "AccountError";
   constructor(
-    readonly reason: "EMAIL_REQUIRED" | "EMAIL_TAKEN",
+    readonly reason: "EMAIL_REQUIRED" | "EMAIL_TAKEN" | "DELETED",
     message: string,
   ) {
     super(message);
@@ -23,8 +23,9 @@ export interface AccountsOptions {
  * Creates the `users` row the first time a token's subject is seen.
  *
  * Creation is a single `INSERT … ON CONFLICT DO NOTHING`, so parallel first
- * requests create one row. Users already seen are remembered for a while, so
- * that ordinary requests neither write nor read for this.
+ * requests create one row. Users already seen are remembered for a while
+ * (`knownTtlMs`), so that ordinary requests neither write nor read for this;
+ * an account deleted elsewhere is therefore refused once that time is up.
  */
 export function createAccounts(db: PrismaClient, options: AccountsOptions = {}) {
   const ttl = options.knownTtlMs ?? 60_000;
@@ -48,13 +49,18 @@ export function createAccounts(db: PrismaClient, options: AccountsOptions = {}) 
       remember(userId);
     },
 
-    /** Forgets a user, e.g. after the account is deleted. */
-    forget(userId: string): void {
+    /** Deletes the account for good (see `deleteAccount`); false when there was none. */
+    async delete(userId: string): Promise<boolean> {
       known.delete(userId);
+      return deleteAccount(db, userId);
     },
   };
 
   async function create({ userId, email, emailVerified, name, image }: Identity) {
+    // A token issued before its account was deleted must not bring the account back.
+    if ((await db.deletedUser.count({ where: { id: userId } })) > 0) {
+      throw new AccountError("DELETED", "This account has been deleted.");
+    }
     if (!email) {
       throw new AccountError(
         "EMAIL_REQUIRED",
@@ -79,3 +85,16 @@ export function createAccounts(db: PrismaClient, options: AccountsOptions = {}) 
 }
 
 export type Accounts = ReturnType<typeof createAccounts>;
+
+/**
+ * Deletes a user's row, and with it every task (the foreign key cascades), and
+ * records the id as deleted in the same transaction, so that no token of it can
+ * provision the account again. Returns false when there was no such user.
+ */
+export async function deleteAccount(db: PrismaClient, userId: string): Promise<boolean> {
+  const [, { count }] = await db.$transaction([
+    db.deletedUser.upsert({ where: { id: userId }, create: { id: userId }, update: {} }),
+    forUser(db, userId).user.deleteMany(),
+  ]);
+  return count === 1;
+}

@@ -1,4 +1,11 @@
-import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from "jose";
 import { z } from "zod";
 import { email, imageUrl, text } from "./fields.ts";
 
@@ -44,7 +51,31 @@ const MAX_SUBJECT_LENGTH = 255;
 
 export type VerifyToken = (token: string) => Promise<Identity>;
 
-export function createTokenVerifier(config: AuthConfig): VerifyToken {
+/**
+ * Verifies tokens as `configs` say. With more than one (in development: the web
+ * app's JWKS and the local HS256 secret), each token goes to the one whose
+ * algorithms include the token's, so none can pose as another.
+ */
+export function createTokenVerifier(...configs: AuthConfig[]): VerifyToken {
+  const verifiers = configs.map((config) => ({
+    algorithms: config.mode === "jwks" ? JWKS_ALGORITHMS : SECRET_ALGORITHMS,
+    verify: verifierFor(config),
+  }));
+  return async (token) => {
+    if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError("Token is too large.");
+    let alg: string | undefined;
+    try {
+      ({ alg } = decodeProtectedHeader(token));
+    } catch {
+      throw new InvalidTokenError("Invalid or expired token.");
+    }
+    const verifier = verifiers.find(({ algorithms }) => alg && algorithms.includes(alg));
+    if (!verifier) throw new InvalidTokenError("Invalid or expired token.");
+    return toIdentity(await verifier.verify(token));
+  };
+}
+
+function verifierFor(config: AuthConfig): (token: string) => Promise<JWTPayload> {
   const key: Uint8Array | JWTVerifyGetKey =
     config.mode === "jwks"
       ? keysOrUnavailable(
@@ -62,19 +93,15 @@ export function createTokenVerifier(config: AuthConfig): VerifyToken {
     clockTolerance: config.clockToleranceSeconds ?? 5,
     requiredClaims: ["exp", "sub"],
   };
-
   return async (token) => {
-    if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError("Token is too large.");
-    let payload: JWTPayload;
     try {
       // jose's overloads differ for a key and a key set; both take the same options.
-      ({ payload } = await jwtVerify(token, key as Uint8Array, options));
+      return (await jwtVerify(token, key as Uint8Array, options)).payload;
     } catch (error) {
       if (error instanceof KeysUnavailableError) throw error;
       // jose's reason (expired, bad signature, …) is not worth telling a caller apart.
       throw new InvalidTokenError("Invalid or expired token.");
     }
-    return toIdentity(payload);
   };
 }
 

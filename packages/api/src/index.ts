@@ -1,7 +1,13 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "./root.ts";
 
-export { AccountError, type Accounts, createAccounts } from "./accounts.ts";
+export {
+  AccountError,
+  type Accounts,
+  type AccountsOptions,
+  createAccounts,
+  deleteAccount,
+} from "./accounts.ts";
 export {
   type AuthConfig,
   bearerToken,

@@ -2,7 +2,7 @@ import { forUser, type PrismaClient, type ScopedDb } from "@tasks/db";
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError, z } from "zod";
-import { AccountError, type Accounts } from "./accounts.ts";
+import { AccountError, type Accounts, deleteAccount } from "./accounts.ts";
 import { bearerToken, InvalidTokenError, KeysUnavailableError, type VerifyToken } from "./auth.ts";
 import { toApiError } from "./errors.ts";
 
@@ -13,15 +13,15 @@ import { toApiError } from "./errors.ts";
 export interface Context {
   userId: string | null;
   db: ScopedDb | null;
+  /** Deletes the signed-in user's account for good; false when it was already gone. */
+  deleteAccount: (() => Promise<boolean>) | null;
   /** Why the request is not signed in, when it tried to be. */
   authError?: TRPCError;
-  /** Called once the user's account is gone. */
-  onAccountDeleted?: () => void;
 }
 
 /** The context for a known user: for tests and for server-side callers (scripts, server components). */
 export function createInnerContext({ userId, db }: { userId: string; db: PrismaClient }): Context {
-  return { userId, db: forUser(db, userId) };
+  return { userId, db: forUser(db, userId), deleteAccount: () => deleteAccount(db, userId) };
 }
 
 export interface ContextDeps {
@@ -33,7 +33,12 @@ export interface ContextDeps {
 /** Builds the context of a request from its `Authorization` header. */
 export function createContextFactory({ db, verifyToken, accounts }: ContextDeps) {
   return async ({ authorization }: { authorization?: string }): Promise<Context> => {
-    const signedOut = (authError?: TRPCError): Context => ({ userId: null, db: null, authError });
+    const signedOut = (authError?: TRPCError): Context => ({
+      userId: null,
+      db: null,
+      deleteAccount: null,
+      authError,
+    });
     if (authorization === undefined) return signedOut();
     const token = bearerToken(authorization);
     if (!token) {
@@ -44,7 +49,7 @@ export function createContextFactory({ db, verifyToken, accounts }: ContextDeps)
       await accounts.ensure(identity);
       return {
         ...createInnerContext({ userId: identity.userId, db }),
-        onAccountDeleted: () => accounts.forget(identity.userId),
+        deleteAccount: () => accounts.delete(identity.userId),
       };
     } catch (error) {
       if (error instanceof InvalidTokenError) return signedOut(unauthorized(error.message));
@@ -101,8 +106,10 @@ export const publicProcedure = t.procedure.use(mapErrors);
 
 /** Needs a verified user; narrows `ctx.userId` to a string and `ctx.db` to that user's client. */
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (ctx.userId === null || ctx.db === null) {
+  if (ctx.userId === null || ctx.db === null || ctx.deleteAccount === null) {
     throw ctx.authError ?? unauthorized("Sign in with a Bearer token.");
   }
-  return next({ ctx: { ...ctx, userId: ctx.userId, db: ctx.db } });
+  return next({
+    ctx: { ...ctx, userId: ctx.userId, db: ctx.db, deleteAccount: ctx.deleteAccount },
+  });
 });

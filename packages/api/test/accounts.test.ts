@@ -1,7 +1,7 @@
 import type { PrismaClient } from "@tasks/db";
 import { useTestDb } from "@tasks/db/testing";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AccountError, createAccounts } from "../src/accounts.ts";
+import { AccountError, createAccounts, deleteAccount } from "../src/accounts.ts";
 
 const testDb = useTestDb();
 /** Every operation that reaches the database, as `Model.operation`. */
@@ -78,12 +78,44 @@ describe("accounts", () => {
     expect(await testDb.client.user.count({ where: { id: { in: ["anon", "copycat"] } } })).toBe(0);
   });
 
-  it("a forgotten user is looked up again", async () => {
+  it("a deleted account goes with its tasks, and its tokens cannot bring it back", async () => {
     const accounts = createAccounts(db);
-    await accounts.ensure({ userId: "gone", email: "gone@example.com" });
-    await testDb.client.user.delete({ where: { id: "gone" } });
-    accounts.forget("gone");
-    await accounts.ensure({ userId: "gone", email: "gone@example.com" });
-    expect(await testDb.client.user.count({ where: { id: "gone" } })).toBe(1);
+    const identity = { userId: "leaver", email: "leaver@example.com" };
+    await accounts.ensure(identity);
+    await testDb.client.task.create({ data: { title: "mine", userId: "leaver" } });
+
+    expect(await accounts.delete("leaver")).toBe(true);
+    expect(await testDb.client.user.count({ where: { id: "leaver" } })).toBe(0);
+    expect(await testDb.client.task.count({ where: { userId: "leaver" } })).toBe(0);
+    await expect(accounts.ensure(identity)).rejects.toMatchObject({ reason: "DELETED" });
+    // Nor in another process, and nor under another email.
+    await expect(
+      createAccounts(db).ensure({ userId: "leaver", email: "new@example.com" }),
+    ).rejects.toMatchObject({ reason: "DELETED" });
+    expect(await testDb.client.user.count({ where: { id: "leaver" } })).toBe(0);
+    expect(await accounts.delete("leaver")).toBe(false);
+  });
+
+  it("an account deleted by another process is refused once the known-user time is up", async () => {
+    const api = createAccounts(db, { knownTtlMs: 200 });
+    const identity = { userId: "elsewhere", email: "elsewhere@example.com" };
+    await api.ensure(identity);
+    expect(await deleteAccount(testDb.client, "elsewhere")).toBe(true);
+    // Still remembered: the request goes on, and finds no data of the user.
+    await api.ensure(identity);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await expect(api.ensure(identity)).rejects.toMatchObject({ reason: "DELETED" });
+  });
+
+  it("deleting one account leaves the others alone", async () => {
+    const accounts = createAccounts(db);
+    await accounts.ensure({ userId: "stays", email: "stays@example.com" });
+    await testDb.client.task.create({ data: { title: "kept", userId: "stays" } });
+    await accounts.ensure({ userId: "goes", email: "goes@example.com" });
+    await accounts.delete("goes");
+    expect(await testDb.client.task.count({ where: { userId: "stays" } })).toBe(1);
+    expect(await testDb.client.deletedUser.findMany({ select: { id: true } })).not.toContainEqual({
+      id: "stays",
+    });
   });
 });

@@ -26,7 +26,7 @@ describe("createCaller for server-side use", () => {
   });
 
   it("refuses every protected procedure without a user", async () => {
-    const anonymous = createCaller({ userId: null, db: null });
+    const anonymous = createCaller({ userId: null, db: null, deleteAccount: null });
     await expect(anonymous.task.list()).rejects.toBeInstanceOf(TRPCError);
     await expect(anonymous.user.me()).rejects.toMatchObject({ code: "UNAUTHORIZED" });
   });

@@ -17,6 +17,12 @@ export interface DbOptions {
   idleTimeoutMs?: number;
   /** How long to wait for a new connection (ms, default 5 000). */
   connectionTimeoutMs?: number;
+  /**
+   * Migrates the embedded database when this process opens it (default: in-process,
+   * with the WebAssembly schema engine). Bundled servers, which cannot load the
+   * engine's files, pass a way that runs outside the bundle.
+   */
+  migrateEmbedded?: (url: string) => Promise<unknown>;
   /** How long a query may wait for the server's answer before it fails (ms, default 10 000). */
   queryTimeoutMs?: number;
 }
@@ -39,8 +45,10 @@ export function pickDriver(url: string): "pg" | "neon" {
 /** Creates the process's database client, choosing the driver adapter from the URL. */
 export async function createDb(options: DbOptions = {}): Promise<Database> {
   if (!options.url) {
-    const embedded = await openEmbedded();
-    await applyMigrations(embedded.url);
+    // Migrated once, by whichever process opens it (the API or the web app under `pnpm dev`).
+    const embedded = await openEmbedded(undefined, {
+      prepare: options.migrateEmbedded ?? applyMigrations,
+    });
     // One shared backend session: more connections would only queue behind each other.
     const client = connectPg(embedded.url, { ...options, poolMax: 1 });
     return {

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Server as NetServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
+import { ExchangeQueue } from "./exchange-queue.ts";
 
 /** A PGlite database served on loopback, reachable by any PostgreSQL client at `url`. */
 export interface EmbeddedServer {
@@ -26,7 +27,8 @@ export interface ServeOptions {
 /**
  * Serves a PGlite database over the PostgreSQL wire protocol.
  *
- * PGlite is a single backend: every connection shares one session, and the
+ * PGlite is a single backend: every connection shares one session, whose
+ * exchanges and transactions are taken one connection at a time, and the
  * database name in the URL is ignored.
  */
 export async function serveEmbedded(options: ServeOptions = {}): Promise<EmbeddedServer> {
@@ -44,6 +46,9 @@ export async function serveEmbedded(options: ServeOptions = {}): Promise<Embedde
     port: options.port ?? 0,
     maxConnections: 32,
   });
+  // Whole exchanges at a time: see ExchangeQueue. pglite-socket hands each new
+  // connection the server's queue, so replacing it before any connection is enough.
+  (server as unknown as { queryQueue: ExchangeQueue }).queryQueue = new ExchangeQueue(db);
   await server.start();
   if (!keepAlive) {
     // pglite-socket keeps its net.Server private and offers no unref of its own.
@@ -97,6 +102,14 @@ export function workspaceRoot(from = process.cwd()): string {
   }
 }
 
+export interface OpenOptions extends Pick<ServeOptions, "keepProcessAlive"> {
+  /**
+   * Run by the process that opens the database (e.g. applying migrations)
+   * before others may join it; those that join find it done.
+   */
+  prepare?(url: string): Promise<unknown>;
+}
+
 interface ServerRecord {
   pid: number;
   /** Unset while the owner is still starting. */
@@ -116,7 +129,7 @@ const JOIN_TIMEOUT_MS = 30_000;
  */
 export async function openEmbedded(
   dataDir = defaultDataDir(),
-  { keepProcessAlive = true }: Pick<ServeOptions, "keepProcessAlive"> = {},
+  { keepProcessAlive = true, prepare }: OpenOptions = {},
 ): Promise<EmbeddedServer> {
   const recordPath = `${dataDir}.json`;
   mkdirSync(dirname(recordPath), { recursive: true });
@@ -131,7 +144,7 @@ export async function openEmbedded(
     } else if (record) {
       rmSync(recordPath, { force: true });
     } else if (claim(recordPath)) {
-      return serveClaimed(recordPath, { dataDir, keepProcessAlive });
+      return serveClaimed(recordPath, { dataDir, keepProcessAlive }, prepare);
     }
   }
   throw new Error(
@@ -150,15 +163,21 @@ function claim(recordPath: string): boolean {
   }
 }
 
-async function serveClaimed(recordPath: string, options: ServeOptions): Promise<EmbeddedServer> {
+async function serveClaimed(
+  recordPath: string,
+  options: ServeOptions,
+  prepare?: (url: string) => Promise<unknown>,
+): Promise<EmbeddedServer> {
   const release = () => {
     if (readRecord(recordPath)?.pid === process.pid) rmSync(recordPath, { force: true });
   };
-  let server: EmbeddedServer;
+  let server: EmbeddedServer | undefined;
   try {
     const port = process.env.PGLITE_PORT ? Number(process.env.PGLITE_PORT) : 0;
     server = await serveEmbedded({ ...options, port });
+    await prepare?.(server.url);
   } catch (error) {
+    await server?.close();
     release();
     throw error;
   }

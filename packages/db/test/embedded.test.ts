@@ -26,6 +26,23 @@ describe("the embedded database", () => {
     await reopened.close();
   });
 
+  it("is prepared (migrated) by its opener before anyone can join it", async () => {
+    const dataDir = join(root, "prepare");
+    let prepared = false;
+    const opening = openEmbedded(dataDir, {
+      async prepare(url) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await query(url, "CREATE TABLE ready (n int)");
+        prepared = true;
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const joiner = await openEmbedded(dataDir);
+    expect(prepared).toBe(true);
+    expect(await query(joiner.url, "SELECT count(*)::int AS n FROM ready")).toEqual([{ n: 0 }]);
+    await (await opening).close();
+  });
+
   it("takes over a record left by a dead process", async () => {
     const dataDir = join(root, "stale");
     const dead = spawn(process.execPath, ["-e", ""]);

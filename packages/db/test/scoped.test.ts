@@ -369,11 +369,10 @@ describe("every client operation is scoped or refused", () => {
     return Object.keys(delegate).filter((key) => typeof delegate[key] === "function");
   }
 
-  it("covers every model", () => {
-    const models = Object.values(Prisma.ModelName).map(
-      (name) => name[0]?.toLowerCase() + name.slice(1),
+  it("covers every model: Task and User are scoped, every other one is unscoped and refused", () => {
+    expect(allModels().filter((model) => !UNSCOPED_MODELS.includes(model))).toEqual(
+      Object.keys(probes).sort(),
     );
-    expect(models.sort()).toEqual(Object.keys(probes).sort());
   });
 
   it("probes every operation the scope handles", () => {
@@ -404,6 +403,56 @@ describe("every client operation is scoped or refused", () => {
         }
         expect(await bobsRows(), `${model}.${operation}`).toEqual(before);
       }
+    });
+  }
+});
+
+/**
+ * Tables that belong to no user, or to a system outside the API: Better Auth's
+ * (users, sessions, password hashes, signing keys) and the deleted accounts.
+ */
+const UNSCOPED_MODELS = [
+  "authAccount",
+  "authJwks",
+  "authRateLimit",
+  "authSession",
+  "authUser",
+  "authVerification",
+  "deletedUser",
+];
+
+/** Every model of the generated client, as its client property (`AuthUser` → `authUser`). */
+function allModels(): string[] {
+  return Object.values(Prisma.ModelName)
+    .map((name) => name[0]?.toLowerCase() + name.slice(1))
+    .sort();
+}
+
+describe("models without a user scope are out of reach", () => {
+  it("lists every unscoped model", () => {
+    expect(allModels()).toEqual(expect.arrayContaining(UNSCOPED_MODELS));
+  });
+
+  for (const model of UNSCOPED_MODELS) {
+    it(`${model}: every operation is refused, and nothing is read or written`, async () => {
+      await db.authUser.create({
+        data: { id: "ba-bob", name: "Bob", email: "bob@example.com" },
+      });
+      const before = await db.authUser.findMany();
+      const delegate = (db as unknown as Record<string, Record<string, unknown>>)[model] ?? {};
+      const operations = Object.keys(delegate).filter((key) => typeof delegate[key] === "function");
+      expect(operations.length).toBeGreaterThan(15);
+      for (const operation of operations) {
+        const call = (alice as unknown as Record<string, Record<string, (a: unknown) => unknown>>)[
+          model
+        ]?.[operation];
+        await expect(
+          Promise.resolve().then(() => call?.({ where: {}, data: {} })),
+          `${model}.${operation} must be refused`,
+        ).rejects.toEqual(refused);
+      }
+      expect(await db.authUser.findMany()).toEqual(before);
+      await db.authUser.deleteMany();
     });
   }
 });

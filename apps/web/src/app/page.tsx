@@ -1,11 +1,29 @@
-import { connection } from "next/server";
-import { TasksApp } from "../components/tasks-app.tsx";
+import { redirect } from "next/navigation";
+import { AppHeader } from "../components/app-header.tsx";
+import { TaskScreen } from "../components/task-screen.tsx";
+import { listInput, NO_FILTER } from "../lib/tasks.ts";
+import { getSession } from "../server/session.ts";
+import { getQueryClient, HydrateClient, trpc } from "../trpc/server.tsx";
 
-const DEFAULT_API_URL = "http://127.0.0.1:3000/trpc";
-
-export default async function HomePage() {
-  // Rendered per request so that API_URL is read when the app runs, not frozen in at build time
-  // (as a NEXT_PUBLIC_ variable would be): one build serves any API.
-  await connection();
-  return <TasksApp apiUrl={process.env.API_URL || DEFAULT_API_URL} />;
+export default async function TasksPage() {
+  const session = await getSession();
+  if (!session) redirect("/sign-in");
+  // The first page of tasks and the counts are in the HTML; the client starts from them.
+  const queryClient = getQueryClient();
+  await Promise.all([
+    queryClient.prefetchInfiniteQuery(
+      trpc.task.list.infiniteQueryOptions(listInput(NO_FILTER), {
+        getNextPageParam: (page) => page.nextCursor,
+      }),
+    ),
+    queryClient.prefetchQuery(trpc.task.stats.queryOptions()),
+  ]);
+  return (
+    <>
+      <AppHeader name={session.user.name} />
+      <HydrateClient>
+        <TaskScreen />
+      </HydrateClient>
+    </>
+  );
 }

@@ -1,47 +1,96 @@
-import { useOptimistic, useTransition } from "react";
-import { PRIORITY_LABELS } from "../lib/priority.ts";
-import { type Task, useDeleteTask, useSetCompleted } from "../lib/queries.ts";
-import { ErrorAlert } from "./error-alert.tsx";
+"use client";
 
-export function TaskItem({ task }: { task: Task }) {
-  const setCompleted = useSetCompleted();
-  const remove = useDeleteTask();
-  // The box shows its new state at once, while it is saved; a failure puts the old one back.
+import { useOptimistic, useRef, useState, useTransition } from "react";
+import { isPending } from "../lib/task-mutations.ts";
+import { formatDueDate, PRIORITY_LABELS, type Task, type TaskChanges } from "../lib/tasks.ts";
+import { TaskEditor } from "./task-editor.tsx";
+
+interface TaskItemProps {
+  task: Task;
+  /** Settles once the API has answered (a failure is shown by the caller). */
+  onUpdate(changes: TaskChanges): Promise<unknown>;
+  onDelete(id: string): void;
+}
+
+export function TaskItem({ task, onUpdate, onDelete }: TaskItemProps) {
+  const [editing, setEditing] = useState(false);
+  const editButton = useRef<HTMLButtonElement>(null);
+  // Not yet saved: it has no id the API knows, so it cannot be changed yet.
+  const pending = isPending(task);
+  const checkboxId = `task-${task.id}`;
+  // The box shows its new state in the same frame as the click, until the API has answered.
   const [completed, showCompleted] = useOptimistic(task.completed);
-  const [saving, startSaving] = useTransition();
+  const [, startSaving] = useTransition();
 
-  function toggle(checked: boolean) {
+  function toggle() {
     startSaving(async () => {
-      showCompleted(checked);
-      // A failure is shown below, from setCompleted.error.
-      await setCompleted.mutateAsync({ id: task.id, completed: checked }).catch(() => {});
+      showCompleted(!completed);
+      await onUpdate({ id: task.id, completed: !completed });
     });
   }
 
+  function stopEditing() {
+    setEditing(false);
+    // Back to where the keyboard was before editing.
+    requestAnimationFrame(() => editButton.current?.focus());
+  }
+
+  if (editing) {
+    return (
+      <li className="task">
+        <TaskEditor
+          task={task}
+          onCancel={stopEditing}
+          onSave={(changes) => {
+            void onUpdate(changes);
+            stopEditing();
+          }}
+        />
+      </li>
+    );
+  }
+
   return (
-    <li className="task">
-      <label className={completed ? "title done" : "title"}>
+    <li className={completed ? "task done" : "task"} aria-busy={pending}>
+      <div className="task-main">
         <input
+          id={checkboxId}
           type="checkbox"
           checked={completed}
-          disabled={saving}
-          onChange={(event) => toggle(event.target.checked)}
+          disabled={pending}
+          onChange={toggle}
         />
-        {task.title}
-      </label>
-      <span className={`priority priority-${task.priority.toLowerCase()}`}>
-        {PRIORITY_LABELS[task.priority]}
-      </span>
-      <button
-        type="button"
-        className="secondary"
-        aria-label={`Delete ${task.title}`}
-        disabled={remove.isPending}
-        onClick={() => remove.mutate(task.id)}
-      >
-        Delete
-      </button>
-      <ErrorAlert error={setCompleted.error ?? remove.error} />
+        <label htmlFor={checkboxId} className="title">
+          {task.title}
+        </label>
+      </div>
+      {task.description && <p className="description">{task.description}</p>}
+      <div className="task-meta">
+        <span className={`priority priority-${task.priority.toLowerCase()}`}>
+          {PRIORITY_LABELS[task.priority]}
+        </span>
+        {task.dueAt && <span className="muted">Due {formatDueDate(task.dueAt)}</span>}
+        <span className="spacer" />
+        <button
+          ref={editButton}
+          type="button"
+          className="secondary"
+          aria-label={`Edit ${task.title}`}
+          disabled={pending}
+          onClick={() => setEditing(true)}
+        >
+          Edit
+        </button>
+        <button
+          type="button"
+          className="secondary danger"
+          aria-label={`Delete ${task.title}`}
+          disabled={pending}
+          onClick={() => onDelete(task.id)}
+        >
+          Delete
+        </button>
+      </div>
     </li>
   );
 }

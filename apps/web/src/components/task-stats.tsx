@@ -1,14 +1,18 @@
-import { useTaskStats } from "../lib/queries.ts";
-import { ErrorAlert } from "./error-alert.tsx";
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { useTRPC } from "../trpc/react.tsx";
 
 export function TaskStats() {
-  const stats = useTaskStats();
-  if (stats.error) return <ErrorAlert error={stats.error} />;
+  const trpc = useTRPC();
+  const stats = useQuery(trpc.task.stats.queryOptions());
   return (
     <p role="status" aria-label="Stats" className="muted">
       {stats.data
         ? `${count(stats.data.total, "task")} · ${stats.data.completed} done · ${stats.data.open} open`
-        : "Loading…"}
+        : stats.isError
+          ? "Counts are unavailable."
+          : "Counting…"}
     </p>
   );
 }

@@ -79,6 +79,8 @@ export const taskRouter = {
           search: text(200).min(1).optional(),
           limit: z.number().int().min(1).max(100).default(20),
           cursor: cursor.optional(),
+          // Sent by tRPC's infinite queries; pages only go forward (newest first).
+          direction: z.literal("forward").optional(),
         })
         .prefault({}),
     )

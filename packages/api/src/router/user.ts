@@ -1,6 +1,7 @@
 import type { Prisma } from "@tasks/db";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import { notFound } from "../errors.ts";
 import { imageUrl, nonBlankText } from "../fields.ts";
 import { protectedProcedure } from "../trpc.ts";
 
@@ -31,10 +32,12 @@ export const userRouter = {
       ctx.db.user.update({ where: { id: ctx.userId }, data: input, select: userSelect }),
     ),
 
-  /** Deletes the account; the database cascades to every task of it. */
+  /**
+   * Deletes the account for good: the database cascades to every task of it,
+   * and no token of it is accepted again.
+   */
   delete: protectedProcedure.mutation(async ({ ctx }) => {
-    const { id } = await ctx.db.user.delete({ where: { id: ctx.userId }, select: { id: true } });
-    ctx.onAccountDeleted?.();
-    return { id };
+    if (!(await ctx.deleteAccount())) throw notFound();
+    return { id: ctx.userId };
   }),
 } satisfies TRPCRouterRecord;

@@ -1,14 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { workspaceRoot } from "@tasks/db";
+import { workspaceRoot } from "@tasks/db/embedded";
 
 /**
- * The HS256 secret used in development when no auth is configured: generated
- * once and kept under `.data/`, so tokens minted by `pnpm token` keep working
- * across restarts.
+ * A secret for development, generated once into `.data/<name>` (never committed)
+ * and read back afterwards, so that what it signs stays valid across restarts.
  */
-export function developmentSecret(path = join(workspaceRoot(), ".data", "dev-jwt-secret")): string {
+export function developmentSecret(name: string, root = workspaceRoot()): string {
+  const path = join(root, ".data", name);
   try {
     return readFileSync(path, "utf8").trim();
   } catch {

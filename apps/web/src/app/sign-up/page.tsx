@@ -1,0 +1,8 @@
+import { redirect } from "next/navigation";
+import { AuthForm } from "../../components/auth-form.tsx";
+import { getSession } from "../../server/session.ts";
+
+export default async function SignUpPage() {
+  if (await getSession()) redirect("/");
+  return <AuthForm mode="sign-up" />;
+}

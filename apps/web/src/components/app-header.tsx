@@ -1,0 +1,14 @@
+import Link from "next/link";
+
+export function AppHeader({ name }: { name: string }) {
+  return (
+    <header className="header">
+      <Link href="/" className="brand">
+        Tasks
+      </Link>
+      <nav aria-label="Account">
+        <span className="muted">{name}</span> <Link href="/account">Account</Link>
+      </nav>
+    </header>
+  );
+}

@@ -1,0 +1,62 @@
+import {
+  type Accounts,
+  type Context,
+  createAccounts,
+  createContextFactory,
+  createTokenVerifier,
+} from "@tasks/api";
+import { type Auth, createAuth } from "@tasks/auth";
+import { createDb, type Database } from "@tasks/db";
+import { nextCookies } from "better-auth/next-js";
+import { loadConfig, type WebConfig } from "../env.ts";
+import { migrateWithPrismaCli } from "./migrate.ts";
+
+/** What the app's server shares across requests: one database, Better Auth, the API's parts. */
+export interface Services {
+  config: WebConfig;
+  database: Database;
+  auth: Auth;
+  /** Provisions users for the API; also deletes their data when Better Auth deletes them. */
+  accounts: Accounts;
+  /** The API context of a request to this app's API route, from its Better Auth JWT. */
+  createApiContext(request: { authorization?: string }): Promise<Context>;
+}
+
+/**
+ * Created on first use (building the app must not open a database), once per
+ * bundle: Next bundles route handlers and server components apart, each with its
+ * own copy of the API's modules, whose errors are recognised by class. Sharing
+ * one instance across bundles (e.g. on globalThis) would mix the copies.
+ */
+let started: Promise<Services> | undefined;
+
+export function services(): Promise<Services> {
+  started ??= start().catch((error: unknown) => {
+    started = undefined;
+    throw error;
+  });
+  return started;
+}
+
+async function start(): Promise<Services> {
+  const config = loadConfig();
+  const database = await createDb({ ...config.database, migrateEmbedded: migrateWithPrismaCli });
+  const accounts = createAccounts(database.client, { knownTtlMs: config.knownUserTtlMs });
+  const auth = createAuth({
+    db: database.client,
+    ...config.auth,
+    onUserDeleted: async (userId) => {
+      await accounts.delete(userId);
+    },
+    plugins: [nextCookies()],
+  });
+  const { origin } = new URL(config.auth.baseURL);
+  const verifyToken = createTokenVerifier({
+    mode: "jwks",
+    jwksUrl: new URL("/api/auth/jwks", origin),
+    issuer: origin,
+    audience: origin,
+  });
+  const createApiContext = createContextFactory({ db: database.client, verifyToken, accounts });
+  return { config, database, auth, accounts, createApiContext };
+}
