@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { applyMigrations } from "@tasks/db";
+import { socketServer } from "@tasks/db/embedded";
 import { routeNeonTo, startWebSocketProxy } from "@tasks/db/testing";
 import { freePort } from "@tasks/db/testing/browser";
 
@@ -87,11 +88,11 @@ export async function createFaultyPostgres(): Promise<FaultyDatabase> {
 
 export async function createFaultyPglite(): Promise<FaultyDatabase> {
   const { PGlite } = await import("@electric-sql/pglite");
-  const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
   const db = await PGlite.create();
   const port = await freePort();
+  // Served as the app serves its embedded database.
   const serve = async () => {
-    const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port, maxConnections: 32 });
+    const server = await socketServer(db, { port });
     await server.start();
     return server;
   };

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Server as NetServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
+import type { PGlite } from "@electric-sql/pglite";
 import { ExchangeQueue } from "./exchange-queue.ts";
 
 /** A PGlite database served on loopback, reachable by any PostgreSQL client at `url`. */
@@ -14,6 +15,8 @@ export interface EmbeddedServer {
 export interface ServeOptions {
   /** Where the database files live; in memory when absent. */
   dataDir?: string;
+  /** For an in-memory database: a dump to start from (`PGlite.dumpDataDir`). */
+  loadDataDir?: Blob;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -36,19 +39,11 @@ export async function serveEmbedded(options: ServeOptions = {}): Promise<Embedde
   if (!keepAlive) unrefPgliteTimers();
   // Loaded on demand, and after the timer hook above: PGlite keeps its own reference to setTimeout.
   const { PGlite } = await import("@electric-sql/pglite");
-  const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const db = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
-  // The default of one connection makes pooled clients fail with ECONNRESET.
-  const server = new PGLiteSocketServer({
-    db,
-    host: options.host ?? "127.0.0.1",
-    port: options.port ?? 0,
-    maxConnections: 32,
-  });
-  // Whole exchanges at a time: see ExchangeQueue. pglite-socket hands each new
-  // connection the server's queue, so replacing it before any connection is enough.
-  (server as unknown as { queryQueue: ExchangeQueue }).queryQueue = new ExchangeQueue(db);
+  const db = await PGlite.create(
+    options.dataDir ? { dataDir: options.dataDir } : { loadDataDir: options.loadDataDir },
+  );
+  const server = await socketServer(db, { host: options.host, port: options.port });
   await server.start();
   if (!keepAlive) {
     // pglite-socket keeps its net.Server private and offers no unref of its own.
@@ -64,6 +59,20 @@ export async function serveEmbedded(options: ServeOptions = {}): Promise<Embedde
       await db.close();
     },
   };
+}
+
+/**
+ * pglite-socket's server for `db`, taking whole exchanges at a time (see ExchangeQueue);
+ * started by the caller.
+ */
+export async function socketServer(db: PGlite, { host = "127.0.0.1", port = 0 } = {}) {
+  const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
+  // The default of one connection makes pooled clients fail with ECONNRESET.
+  const server = new PGLiteSocketServer({ db, host, port, maxConnections: 32 });
+  // pglite-socket hands each new connection the server's queue, so replacing it before any
+  // connection is enough.
+  (server as unknown as { queryQueue: ExchangeQueue }).queryQueue = new ExchangeQueue(db);
+  return server;
 }
 
 let pgliteTimersUnrefed = false;

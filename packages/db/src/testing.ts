@@ -5,6 +5,7 @@
  */
 import { connect } from "node:net";
 import { neonConfig } from "@neondatabase/serverless";
+import { pristineDataDir } from "@tasks/schema-engine/pglite";
 import {
   createScratchDatabase,
   query,
@@ -14,6 +15,7 @@ import {
 import { afterAll, beforeAll } from "vitest";
 import ws, { WebSocketServer } from "ws";
 import { createDb, type Database } from "./client.ts";
+import { serveEmbedded } from "./embedded.ts";
 import { applyMigrations } from "./migrate.ts";
 
 export type TestDatabase = ScratchDatabase;
@@ -21,9 +23,15 @@ export { query, testServerUrl };
 
 /** Creates a database of its own (migrated unless told otherwise) for one test file. */
 export async function createTestDatabase({ migrate = true } = {}): Promise<TestDatabase> {
-  const database = await createScratchDatabase();
+  const database = testServerUrl() ? await createScratchDatabase() : await createEmbedded();
   if (migrate) await applyMigrations(database.url);
   return database;
+}
+
+/** An in-memory embedded database, served as the app serves its own, from a pristine copy. */
+async function createEmbedded(): Promise<TestDatabase> {
+  const server = await serveEmbedded({ loadDataDir: await pristineDataDir() });
+  return { url: server.url, drop: () => server.close() };
 }
 
 /**

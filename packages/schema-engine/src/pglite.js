@@ -39,7 +39,7 @@ let pristine;
  * system's temporary folder, shared by every process.
  * @returns {Promise<Blob>}
  */
-function pristineDataDir() {
+export function pristineDataDir() {
   pristine ??= (async () => {
     const path = join(tmpdir(), "tasks-schema-engine", `pglite-${await pgliteVersion()}.tar.gz`);
     try {
