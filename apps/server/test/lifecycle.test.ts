@@ -106,6 +106,76 @@ describe(`the server process, on ${onPostgres ? "PostgreSQL" : "the embedded dat
     },
   );
 
+  it("two processes on one database: each sees the other's writes; a deletion through one is refused by the other within AUTH_USER_CACHE_SECONDS", async () => {
+    const CACHE_SECONDS = 2;
+    const shared = { ...env, AUTH_USER_CACHE_SECONDS: String(CACHE_SECONDS) };
+    // On the embedded database, the second process joins the server the first one opened.
+    const [a, b] = [await startServerProcess(shared), await startServerProcess(shared)];
+    const twin = await signToken({ sub: "twin", email: "twin@example.com" });
+    const call = async (server: ServerProcess, path: string, input?: unknown) => {
+      const write = ["task.create", "task.update", "user.delete"].includes(path);
+      const query =
+        input === undefined || write
+          ? ""
+          : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+      const response = await fetch(`${server.url}/trpc/${path}${query}`, {
+        method: write ? "POST" : "GET",
+        headers: { authorization: `Bearer ${twin}`, "content-type": "application/json" },
+        body: write ? JSON.stringify({ json: input ?? null }) : undefined,
+      });
+      const body = (await response.json()) as {
+        result?: { data: { json: Record<string, unknown> } };
+      };
+      return { status: response.status, data: body.result?.data.json };
+    };
+    try {
+      for (let round = 0; round < 10; round++) {
+        const [writer, reader] = round % 2 ? [a, b] : [b, a];
+        const created = await call(writer, "task.create", { title: `round ${round}` });
+        expect(created.status).toBe(200);
+        const seen = await call(reader, "task.byId", { id: created.data?.id });
+        expect(seen).toEqual({ status: 200, data: created.data });
+        const updated = await call(reader, "task.update", {
+          id: created.data?.id,
+          completed: true,
+        });
+        expect((await call(writer, "task.byId", { id: created.data?.id })).data).toEqual(
+          updated.data,
+        );
+      }
+      expect((await call(b, "task.stats")).data).toMatchObject({ total: 10, completed: 10 });
+
+      expect((await call(a, "user.delete")).status).toBe(200);
+      const deletedAt = performance.now();
+      expect((await call(a, "task.stats")).status).toBe(401);
+      // B still trusts its memory of the user for a while: its answers show no data, and it
+      // writes nothing back (the foreign key refuses a task for a missing user).
+      let refusedAfterMs: number | undefined;
+      while (refusedAfterMs === undefined) {
+        const [stats, create] = [
+          await call(b, "task.stats"),
+          await call(b, "task.create", { title: "ghost" }),
+        ];
+        if (stats.status === 401 && create.status === 401)
+          refusedAfterMs = performance.now() - deletedAt;
+        else {
+          expect(stats.data ?? { total: 0 }).toMatchObject({ total: 0 });
+          expect([401, 409]).toContain(create.status);
+        }
+        expect(performance.now() - deletedAt).toBeLessThan(CACHE_SECONDS * 1000 + 2_000);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      console.info(
+        `deleted through A, refused by B ${Math.round(refusedAfterMs)} ms later (bound ${CACHE_SECONDS} s)`,
+      );
+    } finally {
+      for (const server of [b, a]) {
+        server.signal("SIGTERM");
+        expect(await server.exited).toBe(0);
+      }
+    }
+  });
+
   it("SIGTERM under load: in-flight requests finish, new connections are refused, exit 0 in time", async () => {
     const server = await startServerProcess(env);
     const { hostname, port } = new URL(server.url);
