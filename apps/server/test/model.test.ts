@@ -303,10 +303,18 @@ const stats = fc.record({ user }).map((args) =>
   }),
 );
 
-/** Deletes the account; the next request of the same token makes a new, empty one. */
+/**
+ * Deletes the account: its token is refused from then on, and the person signs up again as a
+ * new, empty account (a new `sub`, as the identity provider would issue).
+ */
 const deleteAccount = fc.record({ user }).map((args) =>
   write("deleteAccount", args, async (model, real, { user }) => {
-    expect(await client(real, user).user.delete.mutate()).toEqual({ id: account(real, user).sub });
+    const deleted = account(real, user);
+    expect(await deleted.client.user.delete.mutate()).toEqual({ id: deleted.sub });
+    await expect(deleted.client.task.stats.query()).rejects.toMatchObject({
+      data: { code: "UNAUTHORIZED" },
+    });
+    real.users[user] = await signUp(`${deleted.sub.replace(/-\d+$/, "")}-${++accountsMade}`);
     model.deleteAccount(user);
     return user;
   }),
@@ -328,25 +336,27 @@ const commands = fc.commands(
   { maxCommands: MAX_COMMANDS },
 );
 
+let accountsMade = 0;
+
+async function signUp(sub: string) {
+  // Valid for as long as any MODEL_RUNS could take.
+  const token = await signToken({ sub, email: `${sub}@example.com` }, { expiresIn: "24h" });
+  // One request per call: the typed client's batching waits for a timer.
+  return { sub, token, client: setup.api.client(token, { batch: false }) };
+}
+
 /**
- * The same users in every sequence, emptied before it: cheaper than new ones, whose first requests
- * each insert an account (deleteAccount still makes new ones).
+ * The same accounts in every sequence, emptied before it: cheaper than new ones, whose first
+ * requests each insert an account (deleteAccount replaces the one it deletes).
  */
-const subs = Array.from({ length: USERS }, (_, index) => `model-user-${index}`);
+const slots = Array.from({ length: USERS }, (_, index) => index);
 let real: Real;
 beforeAll(async () => {
-  const users = await Promise.all(
-    subs.map(async (sub) => {
-      // Valid for as long as any MODEL_RUNS could take.
-      const token = await signToken({ sub, email: `${sub}@example.com` }, { expiresIn: "24h" });
-      // One request per call: the typed client's batching waits for a timer.
-      return { sub, token, client: setup.api.client(token, { batch: false }) };
-    }),
-  );
-  real = { users };
+  real = { users: await Promise.all(slots.map((index) => signUp(`model-user-${index}-0`))) };
 });
 
 async function emptyUsers(): Promise<{ model: TaskModel; real: Real }> {
+  const subs = real.users.map(({ sub }) => sub);
   await setup.api.db.task.deleteMany({ where: { userId: { in: subs } } });
   return { model: new TaskModel(USERS), real };
 }
@@ -361,7 +371,7 @@ describe("random use by several users matches the model", () => {
         fc.asyncProperty(commands, async (sequence) => {
           const users = await emptyUsers();
           await fc.asyncModelRun(() => users, sequence);
-          await Promise.all(subs.map((_, index) => expectView(users.model, users.real, index)));
+          await Promise.all(slots.map((index) => expectView(users.model, users.real, index)));
         }),
         { numRuns: runs },
       );
