@@ -19,6 +19,10 @@ export class ExchangeQueue {
   /** The connection that holds the backend, if one does. */
   private owner: number | null = null;
   private running = false;
+  /** The connection whose message runs now. */
+  private executing: number | null = null;
+  /** Connections that closed while a message of theirs was running. */
+  private readonly closed = new Set<number>();
 
   constructor(private readonly db: PGlite) {}
 
@@ -35,6 +39,9 @@ export class ExchangeQueue {
 
   /** Drops a closed connection's waiting messages. */
   clearQueueForHandler(handlerId: number): void {
+    // Its running message (e.g. one waiting for the backend while a client timed out) must not
+    // hand it the backend once done: nobody would ever give it back.
+    if (this.executing === handlerId) this.closed.add(handlerId);
     for (let index = this.waiting.length - 1; index >= 0; index--) {
       const pending = this.waiting[index];
       if (pending?.handlerId !== handlerId) continue;
@@ -46,12 +53,16 @@ export class ExchangeQueue {
   /** A connection that closes while it holds the backend leaves it as it found it. */
   async clearTransactionIfNeeded(handlerId: number): Promise<void> {
     if (this.owner !== handlerId) return;
-    // End an unfinished exchange, then roll back whatever it left open
-    // (`exec` takes PGlite's lock by itself).
-    await this.db.runExclusive(() => this.db.execProtocolRaw(SYNC));
-    if (this.db.isInTransaction()) await this.db.exec("ROLLBACK");
+    await this.leaveBackendClean();
     this.owner = null;
     void this.run();
+  }
+
+  /** Ends an unfinished exchange, then rolls back whatever it left open. */
+  private async leaveBackendClean(): Promise<void> {
+    // `exec` takes PGlite's lock by itself.
+    await this.db.runExclusive(() => this.db.execProtocolRaw(SYNC));
+    if (this.db.isInTransaction()) await this.db.exec("ROLLBACK");
   }
 
   private async run(): Promise<void> {
@@ -65,8 +76,16 @@ export class ExchangeQueue {
             : this.waiting.findIndex((pending) => pending.handlerId === this.owner);
         const pending = index < 0 ? undefined : this.waiting.splice(index, 1)[0];
         if (!pending) return;
+        this.executing = pending.handlerId;
         await this.execute(pending);
-        this.owner = this.holdsBackend(pending.message) ? pending.handlerId : null;
+        this.executing = null;
+        const holds = this.holdsBackend(pending.message);
+        if (this.closed.delete(pending.handlerId)) {
+          if (holds) await this.leaveBackendClean();
+          this.owner = null;
+        } else {
+          this.owner = holds ? pending.handlerId : null;
+        }
       }
     } finally {
       this.running = false;
