@@ -189,7 +189,8 @@ describe.runIf(runnable).for([
     await new Promise((resolve) => setTimeout(resolve, 20));
     await database.stop("immediate");
     const results = await Promise.all(writes).finally(() => database.start());
-    for (const result of results) expect([200, 503]).toContain(result.status);
+    const failures = () => logs.filter((line) => line.includes('"procedure failed"')).join("\n");
+    for (const result of results) expect([200, 503], failures()).toContain(result.status);
     await until(() => ready(app));
     const page = await fetch(
       `${app.url}/trpc/task.list?input=${encodeURIComponent(JSON.stringify({ json: { search: burst, limit: 100 } }))}`,

@@ -23,7 +23,7 @@ export interface DbOptions {
    * engine's files, pass a way that runs outside the bundle.
    */
   migrateEmbedded?: (url: string) => Promise<unknown>;
-  /** How long a query may wait for the server's answer before it fails (ms, default 10 000). */
+  /** How long a query may wait for the server's answer before it fails (ms; no limit when unset). */
   queryTimeoutMs?: number;
 }
 
@@ -84,6 +84,6 @@ function poolConfig(connectionString: string, options: DbOptions) {
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
     // Client-side: a server that stops answering (or a network that drops packets) fails the
     // query instead of holding the request; the server-side statement_timeout could not.
-    query_timeout: options.queryTimeoutMs ?? 10_000,
+    query_timeout: options.queryTimeoutMs,
   };
 }

@@ -20,6 +20,8 @@ const UNAVAILABLE_DRIVER_MESSAGES = [
   "Connection terminated due to connection timeout",
   "Connection terminated unexpectedly",
   "timeout exceeded when trying to connect",
+  // Neon's driver: the WebSocket endpoint refused the handshake (e.g. while it restarts).
+  "Unexpected server response",
 ];
 /**
  * Socket failures. Neon's driver reports them as WebSocket error events, not errors, which
