@@ -66,10 +66,4 @@ async function readBody(request: Request): Promise<ArrayBuffer | null> {
   return new Blob(chunks as BlobPart[]).arrayBuffer();
 }
 
-export {
-  handler as DELETE,
-  handler as GET,
-  handler as PATCH,
-  handler as POST,
-  handler as PUT,
-};
+export { handler as DELETE, handler as GET, handler as PATCH, handler as POST, handler as PUT };
