@@ -7,13 +7,17 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { browserMissing, launchChromium } from "@tasks/db/testing/browser";
+import { createTokenVerifier } from "@tasks/api";
+import { connectTestDb } from "@tasks/db/testing";
+import { browserMissing, freePort, launchChromium } from "@tasks/db/testing/browser";
 import { TRPCClientError } from "@trpc/client";
 import { generateKeyPair } from "jose";
 import createClient from "openapi-fetch";
 import openapiTS, { astToString } from "openapi-typescript";
 import { beforeAll, describe, expect, it } from "vitest";
-import { signToken, snapshot, useTestApi } from "./support.ts";
+import { createLogger } from "../src/logger.ts";
+import { createApiServer } from "../src/server.ts";
+import { authConfigs, listen, signToken, snapshot, useTestApi } from "./support.ts";
 
 const setup = useTestApi("jwks");
 
@@ -419,6 +423,38 @@ describe("bad input is a 400 that names the field", () => {
     const response = await fetch(`${setup.api.url}/api/nothing`);
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ code: "NOT_FOUND" });
+  });
+});
+
+describe("an unreachable database", () => {
+  it("is a 503 on REST as on /trpc, and the body says so without the connection string", async () => {
+    // Nothing listens on this port: every connection is refused at once.
+    const database = await connectTestDb(`postgres://postgres@127.0.0.1:${await freePort()}/x`);
+    const server = createApiServer({
+      config: { corsOrigins: [], bodyLimitBytes: 100 * 1024, knownUserTtlMs: 60_000 },
+      database,
+      verifyToken: createTokenVerifier(authConfigs(setup.jwks).jwks),
+      logger: createLogger("silent"),
+    });
+    try {
+      const url = await listen(server);
+      const token = await tokenFor({ sub: "dave", email: "dave@example.com" });
+      const api = createClient<Record<string, never>>({
+        baseUrl: `${url}/api`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const { response, error } = await api.GET("/tasks" as never);
+      expect(response.status).toBe(503);
+      expect(error).toMatchObject({
+        code: "SERVICE_UNAVAILABLE",
+        message: "The database is unavailable; try again shortly.",
+      });
+      expect(JSON.stringify(error)).not.toContain("postgres://");
+    } finally {
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
+      await database.close();
+    }
   });
 });
 
