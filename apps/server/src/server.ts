@@ -99,6 +99,11 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
     if (url.pathname.startsWith(`${REST_PREFIX}/`)) {
       // The REST routes are declared without the prefix (it is the document's server URL).
       req.url = (req.url ?? "/").slice(REST_PREFIX.length);
+      // The adapter parses a body only under exactly `application/json`; many HTTP clients
+      // (Android's OkHttp among them) add `; charset=utf-8`, which is the same thing.
+      if (/^application\/json;\s*charset=utf-8$/i.test(req.headers["content-type"] ?? "")) {
+        req.headers["content-type"] = "application/json";
+      }
       return rest(req, res);
     }
     json(res, 404, { error: "Not found" });

@@ -419,6 +419,19 @@ describe("bad input is a 400 that names the field", () => {
     expect(await snapshot(setup.api.db)).toBe(before);
   });
 
+  it("a JSON body with `; charset=utf-8` is read like plain `application/json`", async () => {
+    const response = await fetch(`${setup.api.url}/api/tasks`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${await tokenFor(aliceClaims)}`,
+        "content-type": "application/json; charset=UTF-8",
+      },
+      body: JSON.stringify({ title: "Crème brûlée 🍮" }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ title: "Crème brûlée 🍮" });
+  });
+
   it("an unknown route under /api is a JSON 404", async () => {
     const response = await fetch(`${setup.api.url}/api/nothing`);
     expect(response.status).toBe(404);
