@@ -3,7 +3,8 @@
  * served OpenAPI document (`openapi-typescript` + `openapi-fetch`), against the real server,
  * database and tokens.
  */
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
@@ -14,12 +15,14 @@ import { TRPCClientError } from "@trpc/client";
 import { generateKeyPair } from "jose";
 import createClient from "openapi-fetch";
 import openapiTS, { astToString } from "openapi-typescript";
+import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../src/logger.ts";
 import { createApiServer } from "../src/server.ts";
 import { authConfigs, listen, signToken, snapshot, useTestApi } from "./support.ts";
 
 const setup = useTestApi("jwks");
+const require = createRequire(import.meta.url);
 
 /** Every route of the issue, as `METHOD path` with the procedure behind it. */
 const ROUTES = {
@@ -46,6 +49,7 @@ interface ErrorBody {
 
 let document: Record<string, unknown>;
 let generatedTypes: string;
+let generatedDir: string;
 
 beforeAll(async () => {
   const response = await fetch(`${setup.api.url}/api/openapi.json`);
@@ -53,10 +57,30 @@ beforeAll(async () => {
   document = (await response.json()) as Record<string, unknown>;
   // What a client in any language starts from: code generated from the served document.
   generatedTypes = astToString(await openapiTS(document as never));
-  const dir = await mkdtemp(join(tmpdir(), "tasks-rest-"));
-  await writeFile(join(dir, "api.d.ts"), generatedTypes);
-  expect(await readFile(join(dir, "api.d.ts"), "utf8")).toContain('"/tasks/{id}"');
+  generatedDir = await mkdtemp(join(tmpdir(), "tasks-rest-"));
+  await writeFile(join(generatedDir, "api.d.ts"), generatedTypes);
 });
+
+/** A program using the generated types as a client would; compiled by TypeScript, not run. */
+const CLIENT_USE = `
+import createClient from "openapi-fetch";
+import type { paths } from "./api";
+
+const api = createClient<paths>({ baseUrl: "http://127.0.0.1/api" });
+
+export async function use(id: string) {
+  const { data } = await api.GET("/tasks/{id}", { params: { path: { id } } });
+  const due: string | null | undefined = data?.dueAt;
+  await api.PUT("/tasks/{id}", { params: { path: { id } }, body: { completed: true } });
+  await api.GET("/tasks", { params: { query: { limit: 5, cursor: "next" } } });
+  await api.GET("/tasks/status/{status}", { params: { path: { status: "open" } } });
+  // @ts-expect-error the status is open or completed
+  await api.GET("/tasks/status/{status}", { params: { path: { status: "done" } } });
+  // @ts-expect-error a title is text
+  await api.POST("/tasks", { body: { title: 42 } });
+  return due;
+}
+`;
 
 /** A client generated for the document, signed in with `token` (or sending `authorization` as is). */
 function client(auth?: { token?: string; authorization?: string }) {
@@ -123,6 +147,26 @@ describe("the OpenAPI document", () => {
       expect.arrayContaining(["Task", "TaskPage", "User", "error.UNAUTHORIZED", "error.NOT_FOUND"]),
     );
     expect(JSON.stringify(document)).not.toContain('"403"');
+  });
+
+  it("generates client types that a TypeScript client compiles against", async () => {
+    await writeFile(join(generatedDir, "use.ts"), CLIENT_USE);
+    const program = ts.createProgram([join(generatedDir, "use.ts")], {
+      strict: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      skipLibCheck: true,
+      // The generated files live outside the project; openapi-fetch is the project's.
+      paths: {
+        "openapi-fetch": [require.resolve("openapi-fetch").replace(/index\.cjs$/, "index.d.mts")],
+      },
+    });
+    const problems = ts
+      .getPreEmitDiagnostics(program)
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    expect(problems).toEqual([]);
   });
 
   it("generates client types with every path and operation", () => {
