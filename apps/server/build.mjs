@@ -18,6 +18,7 @@ await build({
     "@prisma/schema-engine-wasm",
     "pino",
     "pg-native",
+    "swagger-ui-dist",
   ],
   // Bundled CommonJS dependencies call require(); give the ESM bundle one.
   banner: {

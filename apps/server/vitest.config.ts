@@ -7,6 +7,7 @@ const apiSuite = [
   "test/attacks.test.ts",
   "test/input.test.ts",
   "test/fuzz.test.ts",
+  "test/rest.test.ts",
   "test/pgbouncer.test.ts",
 ];
 

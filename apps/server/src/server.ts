@@ -1,11 +1,21 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { appRouter, createAccounts, createContextFactory, type VerifyToken } from "@tasks/api";
+import {
+  appRouter,
+  createAccounts,
+  createContextFactory,
+  createRestDocument,
+  REST_PREFIX,
+  type VerifyToken,
+} from "@tasks/api";
 import type { Database } from "@tasks/db";
+import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import { createOpenApiNodeHttpHandler } from "trpc-to-openapi";
 import type { Config } from "./config.ts";
 import { databaseAnswers } from "./database.ts";
 import type { Logger } from "./logger.ts";
+import { serveDocs } from "./rest-docs.ts";
 
 export interface ServerDeps {
   config: Pick<Config, "corsOrigins" | "bodyLimitBytes" | "knownUserTtlMs">;
@@ -16,7 +26,7 @@ export interface ServerDeps {
 
 const TRPC_PREFIX = "/trpc/";
 
-/** The API over HTTP: tRPC under `/trpc`, plus `/health` and `/ready`. */
+/** The API over HTTP: tRPC under `/trpc`, REST under `/api`, plus `/health` and `/ready`. */
 export function createApiServer({ config, database, verifyToken, logger }: ServerDeps): Server {
   const createContext = createContextFactory({
     db: database.client,
@@ -26,16 +36,16 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
   /** The signed-in user of each request, for its log line. */
   const users = new WeakMap<IncomingMessage, string>();
 
-  const trpc = createHTTPHandler({
+  /** Both faces share the context (token check, user-scoped client) and the error logging. */
+  const handlerOptions = {
     router: appRouter,
-    basePath: TRPC_PREFIX,
     maxBodySize: config.bodyLimitBytes,
-    async createContext({ req }) {
+    async createContext({ req }: { req: IncomingMessage }) {
       const ctx = await createContext({ authorization: req.headers.authorization });
       if (ctx.userId) users.set(req, ctx.userId);
       return ctx;
     },
-    onError({ error, path }) {
+    onError({ error, path }: { error: TRPCError; path?: string }) {
       if (error.code === "INTERNAL_SERVER_ERROR")
         logger.error({ err: error.cause ?? error, procedure: path }, "procedure failed");
       if (error.code === "SERVICE_UNAVAILABLE") {
@@ -46,7 +56,12 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
         logger.warn({ procedure: path, reason }, error.message);
       }
     },
-  });
+  };
+  const trpc = createHTTPHandler({ ...handlerOptions, basePath: TRPC_PREFIX });
+  // The Node handler itself, not `createOpenApiHttpHandler`, which turns the request into a fetch
+  // `Request` first: this one keeps `req` (its headers, the log's user) and limits the body alike.
+  const rest = createOpenApiNodeHttpHandler(handlerOptions);
+  const restDocument = JSON.stringify(createRestDocument());
 
   const server = createServer(async (req, res) => {
     const started = performance.now();
@@ -78,6 +93,19 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
       return json(res, ready ? 200 : 503, { status: ready ? "ready" : "unavailable" });
     }
     if (url.pathname.startsWith(TRPC_PREFIX)) return trpc(req, res);
+    if (url.pathname === `${REST_PREFIX}/openapi.json`) return json(res, 200, restDocument, true);
+    if (url.pathname.startsWith(`${REST_PREFIX}/docs`) && (await serveDocs(url.pathname, res)))
+      return;
+    if (url.pathname.startsWith(`${REST_PREFIX}/`)) {
+      // The REST routes are declared without the prefix (it is the document's server URL).
+      req.url = (req.url ?? "/").slice(REST_PREFIX.length);
+      // The adapter parses a body only under exactly `application/json`; many HTTP clients
+      // (Android's OkHttp among them) add `; charset=utf-8`, which is the same thing.
+      if (/^application\/json;\s*charset=utf-8$/i.test(req.headers["content-type"] ?? "")) {
+        req.headers["content-type"] = "application/json";
+      }
+      return rest(req, res);
+    }
     json(res, 404, { error: "Not found" });
   });
   return server;
@@ -99,7 +127,7 @@ function allowCors(req: IncomingMessage, res: ServerResponse, origins: string[])
       "access-control-allow-headers",
       "authorization, content-type, trpc-accept, x-request-id",
     );
-    res.setHeader("access-control-allow-methods", "GET, POST, OPTIONS");
+    res.setHeader("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
     res.setHeader("access-control-expose-headers", "x-request-id");
     res.setHeader("access-control-max-age", "600");
   }
@@ -110,6 +138,8 @@ function allowCors(req: IncomingMessage, res: ServerResponse, origins: string[])
   return true;
 }
 
-function json(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+function json(res: ServerResponse, status: number, body: unknown, serialized = false) {
+  res
+    .writeHead(status, { "content-type": "application/json" })
+    .end(serialized ? (body as string) : JSON.stringify(body));
 }

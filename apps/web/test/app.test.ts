@@ -469,7 +469,46 @@ describe.skipIf(browserMissing)("the web app next to the API server", () => {
 });
 
 describe.skipIf(browserMissing)("the web app alone, serving the API from a route handler", () => {
-  journey(startRouteHandler);
+  journey(startRouteHandler, (world, person) => {
+    it("serves the REST routes and their document under /api too", async () => {
+      const { webUrl } = world().deployment;
+      const token = await currentToken(person());
+      const rest = (path: string, init: RequestInit = {}) =>
+        fetch(`${webUrl}/api${path}`, {
+          ...init,
+          headers: {
+            authorization: `Bearer ${token}`,
+            "content-type": "application/json",
+            ...init.headers,
+          },
+        });
+      const listed = (await (await rest("/tasks")).json()) as { items: { title: string }[] };
+      expect(listed.items.map((task) => task.title)).toEqual(["Call the electrician"]);
+      const created = await rest("/tasks", {
+        method: "POST",
+        body: JSON.stringify({ title: "Via REST", dueAt: "2031-01-01T00:00:00.000Z" }),
+      });
+      expect(created.status).toBe(200);
+      const task = (await created.json()) as { id: string; dueAt: string };
+      expect(task.dueAt).toBe("2031-01-01T00:00:00.000Z");
+      const put = await rest(`/tasks/${task.id}`, {
+        method: "PUT",
+        body: JSON.stringify({ completed: true }),
+      });
+      expect(await put.json()).toMatchObject({ title: "Via REST", completed: true });
+      expect((await rest("/tasks/01890a5d-ac96-774b-bcce-b302099a8057")).status).toBe(404);
+      expect((await rest("/tasks", { method: "POST", body: "{}" })).status).toBe(400);
+      const tooLarge = await rest("/tasks", {
+        method: "POST",
+        body: JSON.stringify({ title: "x".repeat(200 * 1024) }),
+      });
+      expect(tooLarge.status).toBe(413);
+      const anonymous = await fetch(`${webUrl}/api/tasks`);
+      expect(anonymous.status).toBe(401);
+      const document = await fetch(`${webUrl}/api/openapi.json`);
+      expect(((await document.json()) as { openapi: string }).openapi).toBe("3.1.0");
+    });
+  });
 });
 
 describe("starting in production", () => {

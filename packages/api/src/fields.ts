@@ -57,3 +57,40 @@ export const instant = z
 export function likeLiteral(value: string): string {
   return value.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
+
+/*
+ * The same procedures also serve REST (`../rest.ts`), where a query string carries only text and
+ * JSON has no dates. The REST adapter would switch on zod's `coerce` in place for every top-level
+ * number, boolean and date of an input (`Boolean("false")` is `true`, and the switch would reach
+ * the tRPC path too); it leaves pipes and unions alone. So the fields below say exactly which
+ * text they take, and the tRPC path keeps refusing everything else.
+ */
+
+/*
+ * The text forms are for REST's clients, which the document describes; the types say what a
+ * TypeScript caller of `AppRouter` sends (a boolean, a number, a `Date`), as before.
+ */
+
+/** A boolean, or in a query string the text `true` or `false`. */
+export const flag = z
+  .union([z.boolean(), z.enum(["true", "false"])])
+  .pipe(z.transform((value) => value === true || value === "true")) as z.ZodType<boolean, boolean>;
+
+/** An integer from `min` to `max`, or in a query string its decimal digits. */
+export function count(min: number, max: number) {
+  return z
+    .union([z.number(), z.string().regex(/^\d{1,15}$/, "Must be a whole number.")])
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max)) as z.ZodType<number, number>;
+}
+
+/** A `boolean` that is never coerced (see above): for JSON bodies, where `true` is a boolean. */
+export const bool = z.boolean().pipe(z.boolean());
+
+/** An instant: a `Date` through tRPC (superjson), an ISO 8601 date-time with offset through REST. */
+export const instantInput = z
+  .union([z.date(), z.iso.datetime({ offset: true }).pipe(z.coerce.date())])
+  .pipe(instant) as z.ZodType<Date, Date>;
+
+/** How instants leave the server: `Date`s through tRPC, ISO 8601 strings in REST's JSON. */
+export const instantOutput = z.date().meta({ format: "date-time" });

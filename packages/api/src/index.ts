@@ -23,3 +23,4 @@ export { type Context, createContextFactory, createInnerContext } from "./trpc.t
 
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export { createRestDocument, REST_PREFIX } from "./rest.ts";

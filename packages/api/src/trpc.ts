@@ -1,6 +1,7 @@
 import { forUser, type PrismaClient, type ScopedDb } from "@tasks/db";
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
+import type { OpenApiMeta } from "trpc-to-openapi";
 import { ZodError, z } from "zod";
 import { AccountError, type Accounts, deleteAccount } from "./accounts.ts";
 import { bearerToken, InvalidTokenError, KeysUnavailableError, type VerifyToken } from "./auth.ts";
@@ -71,18 +72,21 @@ function unauthorized(message: string) {
   return new TRPCError({ code: "UNAUTHORIZED", message });
 }
 
-const t = initTRPC.context<Context>().create({
-  transformer: superjson,
-  errorFormatter({ shape, error }) {
-    const { stack: _stack, ...data } = shape.data;
-    const invalidInput = error.cause instanceof ZodError ? error.cause : null;
-    return {
-      ...shape,
-      message: publicMessage(error, invalidInput),
-      data: { ...data, zodError: invalidInput ? z.flattenError(invalidInput) : null },
-    };
-  },
-});
+const t = initTRPC
+  .context<Context>()
+  .meta<OpenApiMeta>()
+  .create({
+    transformer: superjson,
+    errorFormatter({ shape, error }) {
+      const { stack: _stack, ...data } = shape.data;
+      const invalidInput = error.cause instanceof ZodError ? error.cause : null;
+      return {
+        ...shape,
+        message: publicMessage(error, invalidInput),
+        data: { ...data, zodError: invalidInput ? z.flattenError(invalidInput) : null },
+      };
+    },
+  });
 
 function publicMessage(error: TRPCError, invalidInput: ZodError | null): string {
   // Internal messages can carry SQL or driver details: callers get none of it.
