@@ -20,6 +20,7 @@ const envSchema = z
     DATABASE_URL: optional(postgresUrl),
     DATABASE_DRIVER: optional(z.enum(["pg", "neon"])),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+    DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
     BETTER_AUTH_SECRET: optional(z.string().min(32, "must be at least 32 characters")),
     BETTER_AUTH_URL: optional(httpUrl),
     API_URL: optional(z.union([httpUrl, z.literal("/api/trpc")])),
@@ -69,6 +70,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WebConfig {
       url: env.DATABASE_URL,
       driver: env.DATABASE_DRIVER,
       poolMax: env.DATABASE_POOL_MAX,
+      // As the API server: a database that stops answering fails the request (503), never holds it.
+      connectionTimeoutMs: env.DATABASE_TIMEOUT_MS,
+      queryTimeoutMs: env.DATABASE_TIMEOUT_MS,
     },
     auth: {
       baseURL,
