@@ -19,8 +19,22 @@ export interface BaselineOptions {
   knownUserTtlMs?: number;
 }
 
-const COLUMNS = `"id", "title", "description", "completed", "priority"::text AS "priority",
-  "due_at" AS "dueAt", "created_at" AS "createdAt", "updated_at" AS "updatedAt"`;
+/** The columns as Prisma selects them (`"public"."tasks"."id"`, …), named as the results name them. */
+const COLUMNS = [
+  ["id", "id"],
+  ["title", "title"],
+  ["description", "description"],
+  ["completed", "completed"],
+  ["priority", "priority"],
+  ["due_at", "dueAt"],
+  ["created_at", "createdAt"],
+  ["updated_at", "updatedAt"],
+]
+  .map(
+    ([column, name]) =>
+      `"public"."tasks"."${column}"${column === "priority" ? "::text" : ""} AS "${name}"`,
+  )
+  .join(", ");
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 class HttpError extends Error {
@@ -123,22 +137,24 @@ export function createBaselineServer(options: BaselineOptions): {
       const limit = input.limit === undefined ? 20 : Number(input.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 100)
         throw new HttpError(400, "BAD_REQUEST", "limit");
-      const where = [`"user_id" = $1`];
+      const where = [`"public"."tasks"."user_id" = $1`];
       const params: unknown[] = [userId];
       if (typeof input.completed === "boolean") {
         params.push(input.completed);
-        where.push(`"completed" = $${params.length}`);
+        where.push(`"public"."tasks"."completed" = $${params.length}`);
       }
       if (typeof input.cursor === "string") {
         const { createdAt, id } = decodeCursor(input.cursor);
         params.push(createdAt, id);
         const [c, i] = [params.length - 1, params.length];
-        where.push(`"created_at" <= $${c} AND ("created_at" < $${c} OR "id" < $${i}::uuid)`);
+        where.push(
+          `("public"."tasks"."created_at" <= $${c} AND ("public"."tasks"."created_at" < $${c} OR "public"."tasks"."id" < $${i}::uuid))`,
+        );
       }
-      params.push(limit + 1);
+      params.push(limit + 1, 0);
       const { rows } = await pool.query(
         `SELECT ${COLUMNS} FROM "public"."tasks" WHERE ${where.join(" AND ")}
-         ORDER BY "created_at" DESC, "id" DESC LIMIT $${params.length}`,
+         ORDER BY "public"."tasks"."created_at" DESC, "public"."tasks"."id" DESC LIMIT $${params.length - 1} OFFSET $${params.length}`,
         params,
       );
       const items = rows.slice(0, limit);
@@ -151,8 +167,8 @@ export function createBaselineServer(options: BaselineOptions): {
     async "task.byId"(userId, input) {
       const id = uuidOf(input.id);
       const { rows } = await pool.query(
-        `SELECT ${COLUMNS} FROM "public"."tasks" WHERE "id" = $1 AND "user_id" = $2 LIMIT 1`,
-        [id, userId],
+        `SELECT ${COLUMNS} FROM "public"."tasks" WHERE ("public"."tasks"."id" = $1 AND "public"."tasks"."user_id" = $2) LIMIT $3 OFFSET $4`,
+        [id, userId, 1, 0],
       );
       if (!rows[0]) throw new HttpError(404, "NOT_FOUND", "Task not found.");
       return rows[0];
@@ -163,7 +179,7 @@ export function createBaselineServer(options: BaselineOptions): {
       const now = new Date();
       const { rows } = await pool.query(
         `INSERT INTO "public"."tasks" ("id", "title", "description", "completed", "priority", "due_at", "user_id", "created_at", "updated_at")
-         VALUES ($1, $2, $3, false, $4::"priority", $5, $6, $7, $7) RETURNING ${COLUMNS}`,
+         VALUES ($1, $2, $3, false, CAST($4::text AS "public"."priority"), $5, $6, $7, $7) RETURNING ${COLUMNS}`,
         [
           uuidv7(),
           input.title,
@@ -189,14 +205,18 @@ export function createBaselineServer(options: BaselineOptions): {
       ] as const) {
         if (input[key] === undefined) continue;
         params.push(input[key]);
-        sets.push(`"${column}" = $${params.length}${key === "priority" ? `::"priority"` : ""}`);
+        sets.push(
+          key === "priority"
+            ? `"priority" = CAST($${params.length}::text AS "public"."priority")`
+            : `"${column}" = $${params.length}`,
+        );
       }
       params.push(new Date());
       sets.push(`"updated_at" = $${params.length}`);
       params.push(id, userId);
       const { rows } = await pool.query(
         `UPDATE "public"."tasks" SET ${sets.join(", ")}
-         WHERE "id" = $${params.length - 1} AND "user_id" = $${params.length} RETURNING ${COLUMNS}`,
+         WHERE ("public"."tasks"."id" = $${params.length - 1} AND "public"."tasks"."user_id" = $${params.length}) RETURNING ${COLUMNS}`,
         params,
       );
       if (!rows[0]) throw new HttpError(404, "NOT_FOUND", "Task not found.");
@@ -204,9 +224,9 @@ export function createBaselineServer(options: BaselineOptions): {
     },
     async "task.stats"(userId) {
       const { rows } = await pool.query<{ completed: boolean; count: number }>(
-        `SELECT "completed", COUNT(*)::int AS "count" FROM "public"."tasks"
-         WHERE "user_id" = $1 GROUP BY "completed"`,
-        [userId],
+        `SELECT COUNT(*)::int AS "count", "public"."tasks"."completed" FROM "public"."tasks"
+         WHERE "public"."tasks"."user_id" = $1 GROUP BY "public"."tasks"."completed" OFFSET $2`,
+        [userId, 0],
       );
       const tally = (completed: boolean) =>
         rows.find((row) => row.completed === completed)?.count ?? 0;
