@@ -10,9 +10,10 @@ import { parseArgs } from "node:util";
 import { applyMigrations, workspaceRoot } from "@tasks/db";
 import autocannon from "autocannon";
 import pg from "pg";
+import { type GrowthPoint, measureLayers, measureList } from "./layers.ts";
 import { type Measurement, writeReport } from "./report.ts";
 import { AUTH, type Scenario, sampleUsers, scenarios } from "./scenarios.ts";
-import { progressBar, seed } from "./seed.ts";
+import { GROWTH, progressBar, seed } from "./seed.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -22,13 +23,15 @@ const { values: flags } = parseArgs({
     connections: { type: "string", default: "16" },
     users: { type: "string", default: "1000" },
     tasks: { type: "string", default: "1000000" },
+    "small-tasks": { type: "string", default: "10000" },
   },
   args: process.argv.slice(2).filter((arg) => arg !== "--"),
 });
 const rounds = Number(flags.rounds);
 const duration = Number(flags.duration);
 const connections = Number(flags.connections);
-const size = { users: Number(flags.users), tasks: Number(flags.tasks) };
+const size = { users: Number(flags.users), tasks: Number(flags.tasks), growth: true };
+const smallSize = { users: 10, tasks: Number(flags["small-tasks"]) };
 const root = workspaceRoot();
 const POOL_MAX = 10;
 
@@ -152,6 +155,33 @@ async function main() {
         }
       }
     }
+    for (const child of children) child.kill("SIGTERM");
+    console.error("Measuring each layer in-process…");
+    const sub = users[0]?.sub as string;
+    const layers = await measureLayers(flags.url, sub);
+    const growth: GrowthPoint[] = [];
+    for (const count of GROWTH) {
+      const point = await measureList(flags.url, `growth-${count}`);
+      growth.push({
+        ...point,
+        label: `a user with ${count.toLocaleString("en")} tasks, ${size.tasks.toLocaleString("en")}-row table`,
+      });
+    }
+    const smallUrl = new URL(flags.url);
+    smallUrl.pathname = `${smallUrl.pathname}_small`;
+    await ensureDatabase(smallUrl.toString());
+    await seed(smallUrl.toString(), smallSize, progressBar("Seeding the small table"));
+    const perUser = Math.floor(smallSize.tasks / smallSize.users);
+    const tableSize = [
+      {
+        ...(await measureList(smallUrl.toString(), "bench-0")),
+        label: `a user with ${perUser.toLocaleString("en")} tasks, ${smallSize.tasks.toLocaleString("en")}-row table`,
+      },
+      {
+        ...(await measureList(flags.url, sub)),
+        label: `a user with ${Math.floor(size.tasks / size.users).toLocaleString("en")} tasks, ${size.tasks.toLocaleString("en")}-row table`,
+      },
+    ];
     const command = `pnpm bench ${process.argv
       .slice(2)
       .filter((arg) => arg !== "--")
@@ -167,7 +197,10 @@ async function main() {
       connections,
       poolMax: POOL_MAX,
       measurements,
-      explain: await explain(flags.url, users[0]?.sub as string),
+      layers,
+      growth,
+      tableSize,
+      explain: await explain(flags.url, sub),
     });
     console.error("Wrote BENCHMARKS.md and benchmarks.svg.");
   } finally {
@@ -202,6 +235,13 @@ async function explain(url: string, sub: string): Promise<Record<string, string>
       "task.stats": await plan(
         `SELECT completed, COUNT(*) FROM tasks WHERE user_id = $1 GROUP BY completed`,
       ),
+      "task.stats, for the user with 100,000 tasks": (
+        await client.query(
+          `EXPLAIN (ANALYZE, BUFFERS) SELECT completed, COUNT(*) FROM tasks WHERE user_id = 'growth-100000' GROUP BY completed`,
+        )
+      ).rows
+        .map((row) => row["QUERY PLAN"])
+        .join("\n"),
     };
   } finally {
     await client.end();

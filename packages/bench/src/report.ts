@@ -1,6 +1,7 @@
 /** Writes BENCHMARKS.md and benchmarks.svg from one run's measurements: no number is typed by hand. */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { GrowthPoint, LayerCost } from "./layers.ts";
 
 export interface Measurement {
   procedure: string;
@@ -23,6 +24,9 @@ export interface Run {
   connections: number;
   poolMax: number;
   measurements: Measurement[];
+  layers: LayerCost[];
+  growth: GrowthPoint[];
+  tableSize: GrowthPoint[];
   explain: Record<string, string>;
 }
 
@@ -87,12 +91,42 @@ ${rows.join("\n")}
 
 \`task.list (page 6, by cursor)\` asks for the page after each user's 100 newest tasks.
 
+## Each layer's cost
+
+Measured in one process with [tinybench](https://github.com/tinylibs/tinybench) (one database
+connection each, one call at a time), after the load: the mean time of an operation with the layer
+and without it, and their ratio.
+
+| layer | with | without | with, µs | without, µs | ratio |
+| --- | --- | --- | --: | --: | --: |
+${run.layers
+  .map(
+    (cost) =>
+      `| ${cost.layer} | ${cost.with} | ${cost.without} | ${cost.withUs.toFixed(1)} | ${cost.withoutUs.toFixed(1)} | ${ratio(cost.withUs, cost.withoutUs)} |`,
+  )
+  .join("\n")}
+
+## Cost against the data
+
+The query of \`task.list\` (first page, 20 tasks, through the scoped client), in-process as above.
+
+| case | mean, µs | p99, µs | against the first row |
+| --- | --: | --: | --: |
+${[...run.growth, ...run.tableSize]
+  .map((point, index, all) => {
+    const base = index < run.growth.length ? all[0] : all[run.growth.length];
+    return `| ${point.label} | ${point.meanUs.toFixed(0)} | ${point.p99Us.toFixed(0)} | ${ratio(point.meanUs, base?.meanUs ?? 0)} |`;
+  })
+  .join("\n")}
+
+The last two rows compare tables of different sizes (the small one is its own database); "against
+the first row" is then against the small table.
+
 ## Query plans
 
 ${Object.entries(run.explain)
   .map(
-    ([name, plan]) =>
-      `\`${name}\`, \`EXPLAIN (ANALYZE, BUFFERS)\` for one user:\n\n\`\`\`text\n${plan}\n\`\`\``,
+    ([name, plan]) => `\`${name}\`, \`EXPLAIN (ANALYZE, BUFFERS)\`:\n\n\`\`\`text\n${plan}\n\`\`\``,
   )
   .join("\n\n")}
 `;

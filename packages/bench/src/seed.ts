@@ -8,7 +8,11 @@ import pg from "pg";
 export interface SeedSize {
   users: number;
   tasks: number;
+  /** Also users with 10, 1,000 and 100,000 tasks (`growth-10`…), for latency against a user's size. */
+  growth?: boolean;
 }
+
+export const GROWTH = [10, 1_000, 100_000] as const;
 
 export const BENCH_USER = (index: number) => `bench-${index}`;
 const BATCH = 25_000;
@@ -28,12 +32,17 @@ export async function seed(
       `CREATE TABLE IF NOT EXISTS bench_seed (users int NOT NULL, tasks int NOT NULL, seeded_at timestamptz NOT NULL DEFAULT now())`,
     );
     const marker = await client.query(`SELECT users, tasks FROM bench_seed`);
-    if (marker.rows[0]?.users === size.users && marker.rows[0]?.tasks === size.tasks)
+    const grown = await client.query(`SELECT 1 FROM users WHERE id = 'growth-100000'`);
+    if (
+      marker.rows[0]?.users === size.users &&
+      marker.rows[0]?.tasks === size.tasks &&
+      (grown.rowCount ?? 0) === (size.growth ? 1 : 0)
+    )
       return { reused: true, ms: performance.now() - started };
     // A different or unfinished seed: start over.
     await client.query(`DELETE FROM bench_seed`);
-    await client.query(`DELETE FROM tasks WHERE user_id LIKE 'bench-%'`);
-    await client.query(`DELETE FROM users WHERE id LIKE 'bench-%'`);
+    await client.query(`DELETE FROM tasks WHERE user_id LIKE 'bench-%' OR user_id LIKE 'growth-%'`);
+    await client.query(`DELETE FROM users WHERE id LIKE 'bench-%' OR id LIKE 'growth-%'`);
     await client.query(
       `INSERT INTO users (id, email, email_verified, created_at, updated_at)
        SELECT 'bench-' || g, 'bench-' || g || '@example.com', false, now(), now()
@@ -53,6 +62,21 @@ export async function seed(
         [from, to, EPOCH, size.users, size.tasks],
       );
       progress(to + 1, size.tasks);
+    }
+    for (const count of size.growth ? GROWTH : []) {
+      const sub = `growth-${count}`;
+      await client.query(
+        `INSERT INTO users (id, email, email_verified, created_at, updated_at)
+         VALUES ($1, $1 || '@example.com', false, now(), now())`,
+        [sub],
+      );
+      await client.query(
+        `INSERT INTO tasks (id, title, completed, priority, user_id, created_at, updated_at)
+         SELECT gen_random_uuid(), 'Task ' || g, g % 4 = 0, 'MEDIUM', $1,
+           $2::timestamptz - g * interval '1 second', $2::timestamptz - g * interval '1 second'
+         FROM generate_series(1, $3::int) AS g`,
+        [sub, EPOCH, count],
+      );
     }
     await client.query(`ANALYZE tasks`);
     await client.query(`ANALYZE users`);
