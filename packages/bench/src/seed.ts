@@ -67,8 +67,8 @@ export async function seed(
       const sub = `growth-${count}`;
       await client.query(
         `INSERT INTO users (id, email, email_verified, created_at, updated_at)
-         VALUES ($1, $1 || '@example.com', false, now(), now())`,
-        [sub],
+         VALUES ($1, $2, false, now(), now())`,
+        [sub, `${sub}@example.com`],
       );
       await client.query(
         `INSERT INTO tasks (id, title, completed, priority, user_id, created_at, updated_at)
