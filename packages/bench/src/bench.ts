@@ -164,7 +164,7 @@ async function main() {
       const point = await measureList(flags.url, `growth-${count}`);
       growth.push({
         ...point,
-        label: `a user with ${count.toLocaleString("en")} tasks, ${size.tasks.toLocaleString("en")}-row table`,
+        label: `a user with ${count.toLocaleString("en")} tasks, table of the ${size.tasks.toLocaleString("en")}-task seed`,
       });
     }
     const smallUrl = new URL(flags.url);
@@ -175,11 +175,11 @@ async function main() {
     const tableSize = [
       {
         ...(await measureList(smallUrl.toString(), "bench-0")),
-        label: `a user with ${perUser.toLocaleString("en")} tasks, ${smallSize.tasks.toLocaleString("en")}-row table`,
+        label: `a user with ${perUser.toLocaleString("en")} tasks, table of ${smallSize.tasks.toLocaleString("en")} tasks`,
       },
       {
         ...(await measureList(flags.url, sub)),
-        label: `a user with ${Math.floor(size.tasks / size.users).toLocaleString("en")} tasks, ${size.tasks.toLocaleString("en")}-row table`,
+        label: `a user with ${Math.floor(size.tasks / size.users).toLocaleString("en")} tasks, table of the ${size.tasks.toLocaleString("en")}-task seed`,
       },
     ];
     const command = `pnpm bench ${process.argv

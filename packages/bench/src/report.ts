@@ -78,7 +78,8 @@ a process of its own with a pool of ${run.poolMax} connections, under the same
 - Command: \`${run.command}\`
 - Machine: ${run.machine}; PostgreSQL ${run.database}. The machine is shared: compare the ratios
   within this run, not the absolute numbers across runs.
-- Data: ${run.size.users.toLocaleString("en")} users, ${run.size.tasks.toLocaleString("en")} tasks${run.seedSeconds === null ? " (seed reused from an earlier run)" : `, seeded in ${run.seedSeconds.toFixed(1)} s`}.
+- Data: ${run.size.users.toLocaleString("en")} users and ${run.size.tasks.toLocaleString("en")} tasks, plus three users with 10, 1,000 and
+  100,000 tasks for the growth table${run.seedSeconds === null ? " (seed reused from an earlier run)" : `, seeded in ${run.seedSeconds.toFixed(1)} s`}.
 - Load: ${run.connections} connections, ${run.duration} s per procedure and server, ${run.rounds} rounds, the
   order of API and baseline alternating from round to round; requests cycle over 100 of the seeded users.
 - Each figure is the median of the rounds; errors are the sum (errors, timeouts and non-2xx).
