@@ -146,8 +146,8 @@ export function svg(summary: Summary[]): string {
   const maxP99 = Math.max(1, ...summary.flatMap((s) => [s.api.p99, s.baseline.p99]));
   const colors = { api: "#3b6fd4", baseline: "#9aa3ad" };
   const parts: string[] = [];
-  const text = (x: number, y: number, value: string, extra = "") =>
-    `<text x="${x}" y="${y}" font-family="sans-serif" font-size="12" ${extra}>${value}</text>`;
+  const text = (x: number, y: number, value: string, extra = "", size = 12) =>
+    `<text x="${x.toFixed(1)}" y="${y}" font-family="sans-serif" font-size="${size}"${extra ? ` ${extra}` : ""}>${value}</text>`;
   parts.push(text(labelWidth, 20, "requests/s (higher is better)", `font-weight="bold"`));
   parts.push(
     text(
@@ -186,9 +186,7 @@ export function svg(summary: Summary[]): string {
         parts.push(
           `<rect x="${bar.x}" y="${y + offset}" width="${w.toFixed(1)}" height="12" fill="${colors[server]}"/>`,
         );
-        parts.push(
-          text(bar.x + w + 4, y + offset + 10, value.toFixed(bar.digits), `font-size="10"`),
-        );
+        parts.push(text(bar.x + w + 4, y + offset + 10, value.toFixed(bar.digits), "", 10));
       }
     }
   });
