@@ -1,0 +1,251 @@
+/**
+ * `pnpm bench`: seeds the database (once), serves the built API and the baseline as processes of
+ * their own, puts the same autocannon load on both, procedure by procedure, in alternating A/B
+ * rounds, and writes BENCHMARKS.md and benchmarks.svg at the repository's root.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { applyMigrations, workspaceRoot } from "@tasks/db";
+import autocannon from "autocannon";
+import pg from "pg";
+import { type GrowthPoint, measureLayers, measureList } from "./layers.ts";
+import { type Measurement, writeReport } from "./report.ts";
+import { AUTH, type Scenario, sampleUsers, scenarios } from "./scenarios.ts";
+import { GROWTH, progressBar, seed } from "./seed.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    url: { type: "string", default: "postgres://postgres@127.0.0.1:5432/tasks_bench" },
+    rounds: { type: "string", default: "3" },
+    duration: { type: "string", default: "5" },
+    connections: { type: "string", default: "16" },
+    users: { type: "string", default: "1000" },
+    tasks: { type: "string", default: "1000000" },
+    "small-tasks": { type: "string", default: "10000" },
+  },
+  args: process.argv.slice(2).filter((arg) => arg !== "--"),
+});
+const rounds = Number(flags.rounds);
+const duration = Number(flags.duration);
+const connections = Number(flags.connections);
+const size = { users: Number(flags.users), tasks: Number(flags.tasks), growth: true };
+const smallSize = { users: 10, tasks: Number(flags["small-tasks"]) };
+const root = workspaceRoot();
+const POOL_MAX = 10;
+
+async function ensureDatabase(url: string) {
+  const target = new URL(url);
+  const name = target.pathname.slice(1);
+  const admin = new URL(url);
+  admin.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const exists = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name]);
+    if (exists.rowCount === 0)
+      await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+  } finally {
+    await client.end();
+  }
+  await applyMigrations(url);
+}
+
+function start(command: string[], env: Record<string, string>, cwd: string): ChildProcess {
+  const child = spawn(process.execPath, command, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return child;
+}
+
+async function waitFor(url: string) {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((done) => setTimeout(done, 100));
+    }
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+async function load(base: string, scenario: Scenario) {
+  const result = await autocannon({
+    url: base,
+    connections,
+    duration,
+    timeout: 10,
+    requests: [
+      {
+        setupRequest: (request) => ({ ...request, ...scenario.next() }),
+      },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+async function main() {
+  console.error(`Database ${new URL(flags.url).host}${new URL(flags.url).pathname}`);
+  await ensureDatabase(flags.url);
+  const seeded = await seed(flags.url, size, progressBar("Seeding tasks"));
+  console.error(
+    seeded.reused
+      ? "Seed reused."
+      : `Seeded ${size.users} users and ${size.tasks} tasks in ${(seeded.ms / 1000).toFixed(1)} s.`,
+  );
+  const users = await sampleUsers(flags.url, size.users, 100);
+  const list = scenarios(users);
+
+  const env = {
+    DATABASE_URL: flags.url,
+    DATABASE_POOL_MAX: String(POOL_MAX),
+    NODE_ENV: "production",
+    LOG_LEVEL: "silent",
+    HOST: "127.0.0.1",
+    AUTH_JWT_SECRET: AUTH.secret,
+    AUTH_ISSUER: AUTH.issuer,
+    AUTH_AUDIENCE: AUTH.audience,
+  };
+  const servers = {
+    api: { port: 31_001, args: [join(root, "apps/server/dist/main.js")] },
+    baseline: {
+      port: 31_002,
+      args: ["--import", "tsx", join(root, "packages/bench/src/serve-baseline.ts")],
+    },
+  };
+  const children = Object.values(servers).map(({ port, args }) =>
+    start(args, { ...env, PORT: String(port) }, join(root, "packages/bench")),
+  );
+  try {
+    for (const { port } of Object.values(servers)) await waitFor(`http://127.0.0.1:${port}/health`);
+    // Warm-up: every sampled user exists and each server has run each procedure.
+    for (const { port } of Object.values(servers)) {
+      for (const scenario of list) {
+        for (let i = 0; i < users.length; i++) {
+          const request = scenario.next();
+          const response = await fetch(`http://127.0.0.1:${port}${request.path}`, request);
+          if (response.status !== 200)
+            throw new Error(
+              `${scenario.name} answered ${response.status}: ${await response.text()}`,
+            );
+        }
+      }
+    }
+    const measurements: Measurement[] = [];
+    for (let round = 0; round < rounds; round++) {
+      for (const scenario of list) {
+        // Alternate which server goes first from round to round.
+        const order =
+          round % 2 === 0 ? (["api", "baseline"] as const) : (["baseline", "api"] as const);
+        for (const server of order) {
+          const result = await load(`http://127.0.0.1:${servers[server].port}`, scenario);
+          measurements.push({ procedure: scenario.name, server, round, ...result });
+          console.error(
+            `round ${round + 1}/${rounds} ${scenario.name} ${server}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}`,
+          );
+        }
+      }
+    }
+    for (const child of children) child.kill("SIGTERM");
+    console.error("Measuring each layer in-process…");
+    const sub = users[0]?.sub as string;
+    const layers = await measureLayers(flags.url, sub);
+    const growth: GrowthPoint[] = [];
+    for (const count of GROWTH) {
+      const point = await measureList(flags.url, `growth-${count}`);
+      growth.push({
+        ...point,
+        label: `a user with ${count.toLocaleString("en")} tasks, table of the ${size.tasks.toLocaleString("en")}-task seed`,
+      });
+    }
+    const smallUrl = new URL(flags.url);
+    smallUrl.pathname = `${smallUrl.pathname}_small`;
+    await ensureDatabase(smallUrl.toString());
+    await seed(smallUrl.toString(), smallSize, progressBar("Seeding the small table"));
+    const perUser = Math.floor(smallSize.tasks / smallSize.users);
+    const tableSize = [
+      {
+        ...(await measureList(smallUrl.toString(), "bench-0")),
+        label: `a user with ${perUser.toLocaleString("en")} tasks, table of ${smallSize.tasks.toLocaleString("en")} tasks`,
+      },
+      {
+        ...(await measureList(flags.url, sub)),
+        label: `a user with ${Math.floor(size.tasks / size.users).toLocaleString("en")} tasks, table of the ${size.tasks.toLocaleString("en")}-task seed`,
+      },
+    ];
+    const command = `pnpm bench ${process.argv
+      .slice(2)
+      .filter((arg) => arg !== "--")
+      .join(" ")}`.trim();
+    await writeReport(root, {
+      command,
+      machine: `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`,
+      database: await serverVersion(flags.url),
+      size,
+      seedSeconds: seeded.reused ? null : seeded.ms / 1000,
+      rounds,
+      duration,
+      connections,
+      poolMax: POOL_MAX,
+      measurements,
+      layers,
+      growth,
+      tableSize,
+      explain: await explain(flags.url, sub),
+    });
+    console.error("Wrote BENCHMARKS.md and benchmarks.svg.");
+  } finally {
+    for (const child of children) child.kill("SIGTERM");
+  }
+}
+
+async function serverVersion(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(`SHOW server_version`)).rows[0].server_version;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The plans of the list and stats queries on the seeded table. */
+async function explain(url: string, sub: string): Promise<Record<string, string>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const plan = async (sql: string) =>
+      (await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, [sub])).rows
+        .map((row) => row["QUERY PLAN"])
+        .join("\n");
+    return {
+      "task.list (first page)": await plan(
+        `SELECT id, title, description, completed, priority, due_at, created_at, updated_at FROM tasks
+         WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 21`,
+      ),
+      "task.stats": await plan(
+        `SELECT completed, COUNT(*) FROM tasks WHERE user_id = $1 GROUP BY completed`,
+      ),
+      "task.stats, for the user with 100,000 tasks": (
+        await client.query(
+          `EXPLAIN (ANALYZE, BUFFERS) SELECT completed, COUNT(*) FROM tasks WHERE user_id = 'growth-100000' GROUP BY completed`,
+        )
+      ).rows
+        .map((row) => row["QUERY PLAN"])
+        .join("\n"),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+await main();

@@ -1,0 +1,136 @@
+/**
+ * Each layer's cost, in this process, as a ratio against the same work without the layer
+ * (tinybench): the scoped client against the unscoped one, Prisma against the same SQL through
+ * `pg`, superjson against plain JSON for a page of 20 tasks, and the API's token verifier.
+ */
+import { createTokenVerifier } from "@tasks/api";
+import { createDb, forUser } from "@tasks/db";
+import { jwtVerify } from "jose";
+import pg from "pg";
+import superjson from "superjson";
+import { Bench } from "tinybench";
+import { AUTH, signBenchToken } from "./scenarios.ts";
+
+export interface LayerCost {
+  layer: string;
+  with: string;
+  without: string;
+  withUs: number;
+  withoutUs: number;
+}
+
+const select = {
+  id: true,
+  title: true,
+  description: true,
+  completed: true,
+  priority: true,
+  dueAt: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
+const LIST_SQL = `SELECT "public"."tasks"."id", "public"."tasks"."title", "public"."tasks"."description",
+  "public"."tasks"."completed", "public"."tasks"."priority"::text, "public"."tasks"."due_at",
+  "public"."tasks"."created_at", "public"."tasks"."updated_at" FROM "public"."tasks"
+  WHERE "public"."tasks"."user_id" = $1 ORDER BY "public"."tasks"."created_at" DESC,
+  "public"."tasks"."id" DESC LIMIT $2 OFFSET $3`;
+
+export async function measureLayers(url: string, sub: string, timeMs = 1000): Promise<LayerCost[]> {
+  const database = await createDb({ url, poolMax: 1 });
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const db = database.client;
+  const scoped = forUser(db, sub);
+  const orderBy = [{ createdAt: "desc" as const }, { id: "desc" as const }];
+  const page = await db.task.findMany({ where: { userId: sub }, orderBy, take: 20, select });
+  const envelope = JSON.stringify(superjson.serialize({ items: page, nextCursor: null }));
+  const plain = JSON.stringify({ items: page, nextCursor: null });
+  const token = await signBenchToken(sub);
+  const verify = createTokenVerifier({ mode: "secret", ...AUTH });
+  const secret = new TextEncoder().encode(AUTH.secret);
+
+  const pairs: [string, string, () => unknown, string, () => unknown][] = [
+    [
+      "scoped client (forUser)",
+      "scoped findMany",
+      () => scoped.task.findMany({ where: { AND: [] }, orderBy, take: 21, select }),
+      "unscoped findMany",
+      () => db.task.findMany({ where: { userId: sub }, orderBy, take: 21, select }),
+    ],
+    [
+      "Prisma",
+      "unscoped findMany",
+      () => db.task.findMany({ where: { userId: sub }, orderBy, take: 21, select }),
+      "the same SQL through pg",
+      () => pool.query(LIST_SQL, [sub, 21, 0]),
+    ],
+    [
+      "superjson, serialize (page of 20)",
+      "superjson.serialize + JSON.stringify",
+      () => JSON.stringify(superjson.serialize({ items: page, nextCursor: null })),
+      "JSON.stringify",
+      () => JSON.stringify({ items: page, nextCursor: null }),
+    ],
+    [
+      "superjson, deserialize (page of 20)",
+      "JSON.parse + superjson.deserialize",
+      () => superjson.deserialize(JSON.parse(envelope)),
+      "JSON.parse",
+      () => JSON.parse(plain),
+    ],
+    [
+      "token verification",
+      "the API's verifier",
+      () => verify(token),
+      "jose jwtVerify alone",
+      () => jwtVerify(token, secret, { algorithms: ["HS256"] }),
+    ],
+  ];
+  try {
+    const costs: LayerCost[] = [];
+    for (const [layer, withName, withFn, withoutName, withoutFn] of pairs) {
+      const bench = new Bench({ time: timeMs, warmupTime: 200 });
+      bench.add(withName, withFn).add(withoutName, withoutFn);
+      await bench.warmup();
+      await bench.run();
+      const [a, b] = bench.tasks.map((task) => (task.result?.mean ?? Number.NaN) * 1000);
+      costs.push({
+        layer,
+        with: withName,
+        without: withoutName,
+        withUs: a as number,
+        withoutUs: b as number,
+      });
+    }
+    return costs;
+  } finally {
+    await pool.end();
+    await database.close();
+  }
+}
+
+export interface GrowthPoint {
+  label: string;
+  meanUs: number;
+  p99Us: number;
+}
+
+/** The list query of `task.list` (first page, through the scoped client) for one user. */
+export async function measureList(url: string, sub: string, timeMs = 1000): Promise<GrowthPoint> {
+  const database = await createDb({ url, poolMax: 1 });
+  try {
+    const scoped = forUser(database.client, sub);
+    const orderBy = [{ createdAt: "desc" as const }, { id: "desc" as const }];
+    const bench = new Bench({ time: timeMs, warmupTime: 200 });
+    bench.add(sub, () => scoped.task.findMany({ where: { AND: [] }, orderBy, take: 21, select }));
+    await bench.warmup();
+    await bench.run();
+    const result = bench.tasks[0]?.result;
+    return {
+      label: sub,
+      meanUs: (result?.mean ?? Number.NaN) * 1000,
+      p99Us: (result?.p99 ?? Number.NaN) * 1000,
+    };
+  } finally {
+    await database.close();
+  }
+}
