@@ -5,7 +5,7 @@
 // end of every sequence, every user's view does. (Every user's view after every step would triple
 // the view requests; the rows catch a change that reached another user at the step that made it.)
 // MODEL_RUNS sets the number of sequences (default 1000).
-import type { RouterOutputs } from "@tasks/api";
+import { type RouterOutputs, taskSelect } from "@tasks/api";
 import { TRPCClientError } from "@trpc/client";
 import fc from "fast-check";
 import superjson from "superjson";
@@ -103,17 +103,7 @@ async function expectStored(model: TaskModel, real: Real) {
   const rows = await setup.api.db.task.findMany({
     where: { userId: { in: real.users.map(({ sub }) => sub) } },
     // What the API returns of a task, and whose it is.
-    select: {
-      id: true,
-      title: true,
-      description: true,
-      completed: true,
-      priority: true,
-      dueAt: true,
-      createdAt: true,
-      updatedAt: true,
-      userId: true,
-    },
+    select: { ...taskSelect, userId: true },
     orderBy: { id: "asc" },
   });
   const stored = real.users.map(({ sub }) =>

@@ -19,6 +19,7 @@ export {
   type VerifyToken,
 } from "./auth.ts";
 export { type AppRouter, appRouter, createCaller } from "./root.ts";
+export { taskSelect } from "./router/task.ts";
 export { type Context, createContextFactory, createInnerContext } from "./trpc.ts";
 
 export type RouterInputs = inferRouterInputs<AppRouter>;

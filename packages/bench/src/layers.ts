@@ -3,7 +3,7 @@
  * (tinybench): the scoped client against the unscoped one, Prisma against the same SQL through
  * `pg`, superjson against plain JSON for a page of 20 tasks, and the API's token verifier.
  */
-import { createTokenVerifier } from "@tasks/api";
+import { createTokenVerifier, taskSelect } from "@tasks/api";
 import { createDb, forUser } from "@tasks/db";
 import { jwtVerify } from "jose";
 import pg from "pg";
@@ -19,16 +19,8 @@ export interface LayerCost {
   withoutUs: number;
 }
 
-const select = {
-  id: true,
-  title: true,
-  description: true,
-  completed: true,
-  priority: true,
-  dueAt: true,
-  createdAt: true,
-  updatedAt: true,
-} as const;
+/** What the API selects of a task. */
+const select = taskSelect;
 const LIST_SQL = `SELECT "public"."tasks"."id", "public"."tasks"."title", "public"."tasks"."description",
   "public"."tasks"."completed", "public"."tasks"."priority"::text, "public"."tasks"."due_at",
   "public"."tasks"."created_at", "public"."tasks"."updated_at" FROM "public"."tasks"
