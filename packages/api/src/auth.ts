@@ -49,19 +49,40 @@ export const MAX_TOKEN_LENGTH = 8 * 1024;
 /** The longest `sub` a user id can hold (the `users.id` column). */
 const MAX_SUBJECT_LENGTH = 255;
 
-export type VerifyToken = (token: string) => Promise<Identity>;
+export type VerifyToken = (token: string) => Promise<Readonly<Identity>>;
+
+/** Most verified tokens remembered at once (a few MB at most). */
+const VERIFIED_TOKENS_KEPT = 10_000;
 
 /**
  * Verifies tokens as `configs` say. With more than one (in development: the web
  * app's JWKS and the local HS256 secret), each token goes to the one whose
  * algorithms include the token's, so none can pose as another.
+ *
+ * A token that passed is remembered until its `exp`, so a client's next requests with it skip
+ * the signature check. Only the exact token string finds its entry: any change to it is
+ * verified afresh. The price: a key withdrawn from the identity provider's key set stops
+ * tokens already seen only when they expire (jose's key set cache keeps it for 10 minutes too).
  */
 export function createTokenVerifier(...configs: AuthConfig[]): VerifyToken {
   const verifiers = configs.map((config) => ({
     algorithms: config.mode === "jwks" ? JWKS_ALGORITHMS : SECRET_ALGORITHMS,
     verify: verifierFor(config),
   }));
+  const verified = new Map<string, { identity: Identity; expiresAtMs: number }>();
+
+  function remember(token: string, identity: Identity, exp: number) {
+    if (verified.size >= VERIFIED_TOKENS_KEPT)
+      verified.delete(verified.keys().next().value as string);
+    verified.set(token, { identity, expiresAtMs: exp * 1000 });
+  }
+
   return async (token) => {
+    const known = verified.get(token);
+    if (known) {
+      if (known.expiresAtMs > Date.now()) return known.identity;
+      verified.delete(token);
+    }
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError("Token is too large.");
     let alg: string | undefined;
     try {
@@ -71,7 +92,11 @@ export function createTokenVerifier(...configs: AuthConfig[]): VerifyToken {
     }
     const verifier = verifiers.find(({ algorithms }) => alg && algorithms.includes(alg));
     if (!verifier) throw new InvalidTokenError("Invalid or expired token.");
-    return toIdentity(await verifier.verify(token));
+    const payload = await verifier.verify(token);
+    const identity = Object.freeze(toIdentity(payload));
+    // `exp` is a required claim, checked by jose.
+    remember(token, identity, payload.exp as number);
+    return identity;
   };
 }
 

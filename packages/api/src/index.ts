@@ -20,6 +20,7 @@ export {
 } from "./auth.ts";
 export { type AppRouter, appRouter, createCaller } from "./root.ts";
 export { taskSelect } from "./router/task.ts";
+export { transformer } from "./transformer.ts";
 export { type Context, createContextFactory, createInnerContext } from "./trpc.ts";
 
 export type RouterInputs = inferRouterInputs<AppRouter>;

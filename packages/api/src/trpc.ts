@@ -1,11 +1,11 @@
 import { forUser, type PrismaClient, type ScopedDb } from "@tasks/db";
 import { initTRPC, TRPCError } from "@trpc/server";
-import superjson from "superjson";
 import type { OpenApiMeta } from "trpc-to-openapi";
 import { ZodError, z } from "zod";
 import { AccountError, type Accounts, deleteAccount } from "./accounts.ts";
 import { bearerToken, InvalidTokenError, KeysUnavailableError, type VerifyToken } from "./auth.ts";
 import { toApiError } from "./errors.ts";
+import { transformer } from "./transformer.ts";
 
 /**
  * What every procedure sees. `userId` and `db` are set together, only after the
@@ -76,7 +76,7 @@ const t = initTRPC
   .context<Context>()
   .meta<OpenApiMeta>()
   .create({
-    transformer: superjson,
+    transformer,
     errorFormatter({ shape, error }) {
       const { stack: _stack, ...data } = shape.data;
       const invalidInput = error.cause instanceof ZodError ? error.cause : null;

@@ -62,15 +62,29 @@ const OWN_TASK_WRITES = new Set([
   "deleteMany",
 ]);
 
+/** Scoped clients already made, per base client, so a user's next request reuses theirs. */
+const scopedClients = new WeakMap<PrismaClient, Map<string, ScopedDb>>();
+/** Most scoped clients kept per base client: one is a few small objects. */
+const SCOPED_CLIENTS_KEPT = 1_000;
+
 /** Returns `db` restricted to the rows of `userId`: its Task rows and its own User row. */
 export function forUser(db: PrismaClient, userId: string): ScopedDb {
   if (typeof userId !== "string" || userId.length === 0) {
     throw new ScopeViolationError("A scoped client needs a non-empty user id.");
   }
-  const scoped = db.$extends(userScope(userId));
+  let kept = scopedClients.get(db);
+  if (!kept) {
+    kept = new Map();
+    scopedClients.set(db, kept);
+  }
+  const known = kept.get(userId);
+  if (known) return known;
   // A query extension leaves the client's type unchanged; the explicit type keeps
   // declarations small and drops raw SQL from what callers can even name.
-  return scoped as unknown as ScopedDb;
+  const scoped = db.$extends(userScope(userId)) as unknown as ScopedDb;
+  if (kept.size >= SCOPED_CLIENTS_KEPT) kept.delete(kept.keys().next().value as string);
+  kept.set(userId, scoped);
+  return scoped;
 }
 
 function userScope(userId: string) {
