@@ -10,12 +10,12 @@ import {
 } from "@tasks/api";
 import type { Database } from "@tasks/db";
 import type { TRPCError } from "@trpc/server";
-import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { createOpenApiNodeHttpHandler } from "trpc-to-openapi";
 import type { Config } from "./config.ts";
 import { databaseAnswers } from "./database.ts";
 import type { Logger } from "./logger.ts";
 import { serveDocs } from "./rest-docs.ts";
+import { createTrpcHandler } from "./trpc-handler.ts";
 
 export interface ServerDeps {
   config: Pick<Config, "corsOrigins" | "bodyLimitBytes" | "knownUserTtlMs">;
@@ -57,7 +57,7 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
       }
     },
   };
-  const trpc = createHTTPHandler({ ...handlerOptions, basePath: TRPC_PREFIX });
+  const trpc = createTrpcHandler(handlerOptions);
   // The Node handler itself, not `createOpenApiHttpHandler`, which turns the request into a fetch
   // `Request` first: this one keeps `req` (its headers, the log's user) and limits the body alike.
   const rest = createOpenApiNodeHttpHandler(handlerOptions);
@@ -92,7 +92,9 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
       const ready = await databaseAnswers(database);
       return json(res, ready ? 200 : 503, { status: ready ? "ready" : "unavailable" });
     }
-    if (url.pathname.startsWith(TRPC_PREFIX)) return trpc(req, res);
+    if (url.pathname.startsWith(TRPC_PREFIX)) {
+      return trpc(req, res, url.pathname.slice(TRPC_PREFIX.length));
+    }
     if (url.pathname === `${REST_PREFIX}/openapi.json`) return json(res, 200, restDocument, true);
     if (url.pathname.startsWith(`${REST_PREFIX}/docs`) && (await serveDocs(url.pathname, res)))
       return;

@@ -1,8 +1,10 @@
 import { request } from "node:http";
 import { Writable } from "node:stream";
-import { createTokenVerifier } from "@tasks/api";
+import { type AppRouter, createTokenVerifier } from "@tasks/api";
 import { createDb } from "@tasks/db";
 import { createTestDatabase, type TestDatabase } from "@tasks/db/testing";
+import { createTRPCClient, httpBatchStreamLink } from "@trpc/client";
+import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp } from "../src/app.ts";
 import { ConfigError, loadConfig } from "../src/config.ts";
@@ -89,6 +91,34 @@ describe("HTTP endpoints", () => {
     expect(preflight.headers.get("access-control-allow-origin")).toBe("http://app.test");
     const other = await fetch(`${api.url}/health`, { headers: { origin: "http://evil.test" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("sends a JSON answer in one piece, and streams one the client asked to stream", async () => {
+    const token = await signToken({ sub: "stream", email: "stream@example.com" });
+    const created = await api.client(token).task.create.mutate({ title: "Streamed" });
+    const whole = await fetch(`${api.url}/trpc/task.list`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const text = await whole.text();
+    expect(whole.headers.get("content-length")).toBe(String(Buffer.byteLength(text)));
+    expect(whole.headers.get("transfer-encoding")).toBeNull();
+
+    const streaming = createTRPCClient<AppRouter>({
+      links: [
+        httpBatchStreamLink({
+          url: `${api.url}/trpc`,
+          transformer: superjson,
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      ],
+    });
+    const [page, stats] = await Promise.all([
+      streaming.task.list.query({}),
+      streaming.task.stats.query(),
+    ]);
+    expect(page.items).toEqual([created]);
+    expect(page.items[0]?.createdAt).toBeInstanceOf(Date);
+    expect(stats).toMatchObject({ total: 1 });
   });
 
   it("error responses carry no stack, SQL or connection details", async () => {
