@@ -1,8 +1,9 @@
 /**
  * The baseline: the task procedures the benchmark measures, by hand, on `node:http` and `pg`.
- * Same URL shapes (`/trpc/task.list?input=…`, `POST /trpc/task.create`), same superjson
- * envelope, same token check (HS256, issuer, audience, `exp` and `sub` required), the same
- * first-sight provisioning and the same SQL as the API's queries, and nothing else.
+ * Same URL shapes (`/trpc/task.list?input=…`, `POST /trpc/task.create`, `GET /api/tasks`), same
+ * superjson envelope (plain JSON under `/api`), same token check (HS256, issuer, audience, `exp`
+ * and `sub` required), the same first-sight provisioning and the same SQL as the API's queries,
+ * and nothing else.
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -240,6 +241,17 @@ export function createBaselineServer(options: BaselineOptions): {
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname === "/api/tasks" && req.method === "GET") {
+      // The REST face: query parameters in, plain JSON with ISO instants out.
+      const { limit, cursor, completed } = Object.fromEntries(url.searchParams);
+      const input = {
+        limit,
+        cursor,
+        completed: completed === undefined ? undefined : completed === "true",
+      };
+      send(res, 200, await procedures["task.list"]?.(await authenticate(req), input));
+      return;
+    }
     const name = url.pathname.startsWith("/trpc/") ? url.pathname.slice(6) : "";
     const procedure = procedures[name];
     if (!procedure) throw new HttpError(404, "NOT_FOUND", "No such procedure.");

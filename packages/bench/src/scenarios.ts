@@ -103,6 +103,10 @@ export function scenarios(users: Sampled[]): Scenario[] {
       },
     },
     {
+      name: "REST GET /api/tasks (first page)",
+      next: () => ({ method: "GET", path: "/api/tasks?limit=20", headers: auth(pick()) }),
+    },
+    {
       name: "task.list (page 6, by cursor)",
       next: () => {
         const user = pick();

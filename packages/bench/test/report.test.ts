@@ -1,6 +1,6 @@
 // The report's arithmetic and chart, without a database.
 import { expect, it } from "vitest";
-import { type Measurement, median, summarize, svg } from "../src/report.ts";
+import { type Measurement, median, type Run, summarize, svg, targets } from "../src/report.ts";
 
 const measurement = (server: Measurement["server"], round: number, rps: number): Measurement => ({
   procedure: "task.byId",
@@ -37,4 +37,35 @@ it("draws a chart whose every tag has each attribute once", () => {
     const names = [...tag.matchAll(/ ([a-z-]+)="/g)].map((match) => match[1]);
     expect(new Set(names).size, tag).toBe(names.length);
   }
+});
+
+it("checks each target against the run, and says which were not measured", () => {
+  const row = (procedure: string, api: number, baseline: number, p99: number) => [
+    { procedure, server: "api" as const, round: 0, rps: api, p50: 1, p99, errors: 0 },
+    { procedure, server: "baseline" as const, round: 0, rps: baseline, p50: 1, p99: 1, errors: 0 },
+  ];
+  const measurements = [
+    ...row("task.list (first page)", 610, 1000, 30),
+    ...row("task.create", 490, 1000, 10),
+  ];
+  const point = (meanUs: number) => ({ label: "", meanUs, p99Us: meanUs });
+  const run = {
+    connections: 32,
+    layers: [
+      { layer: "scoped client (forUser)", with: "", without: "", withUs: 104, withoutUs: 100 },
+    ],
+    tableSize: [point(100), point(160)],
+  } as unknown as Run;
+  expect(targets(run, summarize(measurements))).toEqual([
+    ["`task.list` throughput ≥ 0.60× the baseline's", "0.61×", true],
+    ["`task.create` throughput ≥ 0.50× the baseline's", "0.49×", false],
+    ["`task.list` p99 under 25 ms at 32 connections", "30 ms", false],
+    ["scoped client overhead ≤ 5%", "4.0%", true],
+    ["list latency at the large table within 1.5× of the small one", "1.60×", false],
+  ]);
+  expect(targets({ ...run, layers: [], tableSize: [] }, [])[0]).toEqual([
+    "`task.list` throughput ≥ 0.60× the baseline's",
+    "not measured",
+    false,
+  ]);
 });
