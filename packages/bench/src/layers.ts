@@ -1,6 +1,6 @@
 /**
  * Each layer's cost, in this process, as a ratio against the same work without the layer
- * (tinybench): the scoped client against the unscoped one, Prisma against the same SQL through
+ * (the two called by turns): the scoped client against the unscoped one, Prisma against the same SQL through
  * `pg`, the API's transformer and superjson against plain JSON for a page of 20 tasks, and the
  * API's token verifier.
  */
@@ -10,6 +10,7 @@ import { jwtVerify } from "jose";
 import pg from "pg";
 import superjson from "superjson";
 import { Bench } from "tinybench";
+import { median } from "./report.ts";
 import { AUTH, signBenchToken } from "./scenarios.ts";
 
 export interface LayerCost {
@@ -95,28 +96,13 @@ export async function measureLayers(url: string, sub: string, timeMs = 1000): Pr
   try {
     const costs: LayerCost[] = [];
     for (const [layer, withName, withFn, withoutName, withoutFn] of pairs) {
-      // Each pair runs twice, in both orders, so that neither side gains from going second
-      // (a warmer JIT, pool or cache): the figure is the mean of the two runs.
-      const means = { with: [] as number[], without: [] as number[] };
-      for (const order of [
-        ["with", "without"],
-        ["without", "with"],
-      ] as const) {
-        const bench = new Bench({ time: timeMs / 2, warmupTime: 200 });
-        for (const side of order) bench.add(side, side === "with" ? withFn : withoutFn);
-        await bench.warmup();
-        await bench.run();
-        for (const task of bench.tasks) {
-          means[task.name as "with" | "without"].push((task.result?.mean ?? Number.NaN) * 1000);
-        }
-      }
-      const average = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+      const { a, b } = await interleaved(withFn, withoutFn, timeMs);
       costs.push({
         layer,
         with: withName,
         without: withoutName,
-        withUs: average(means.with),
-        withoutUs: average(means.without),
+        withUs: median(a) * 1000,
+        withoutUs: median(b) * 1000,
       });
     }
     return costs;
@@ -126,9 +112,41 @@ export async function measureLayers(url: string, sub: string, timeMs = 1000): Pr
   }
 }
 
+/**
+ * Runs `a` and `b` by turns (a b, b a, a b, …) for `timeMs` after a warm-up, timing each call on
+ * its own, so that both see the same machine: on a shared machine, two runs one after the other
+ * can differ by more than the layer costs. Returns each one's call times (ms).
+ */
+async function interleaved(
+  a: () => unknown,
+  b: () => unknown,
+  timeMs: number,
+): Promise<{ a: number[]; b: number[] }> {
+  const times = { a: [] as number[], b: [] as number[] };
+  const time = async (fn: () => unknown, into: number[]) => {
+    const started = performance.now();
+    await fn();
+    into.push(performance.now() - started);
+  };
+  for (const phase of ["warm-up", "measure"] as const) {
+    const into = phase === "measure" ? times : { a: [], b: [] };
+    const until = performance.now() + (phase === "measure" ? timeMs : 200);
+    for (let turn = 0; performance.now() < until; turn++) {
+      if (turn % 2 === 0) {
+        await time(a, into.a);
+        await time(b, into.b);
+      } else {
+        await time(b, into.b);
+        await time(a, into.a);
+      }
+    }
+  }
+  return times;
+}
+
 export interface GrowthPoint {
   label: string;
-  meanUs: number;
+  medianUs: number;
   p99Us: number;
 }
 
@@ -145,7 +163,7 @@ export async function measureList(url: string, sub: string, timeMs = 1000): Prom
     const result = bench.tasks[0]?.result;
     return {
       label: sub,
-      meanUs: (result?.mean ?? Number.NaN) * 1000,
+      medianUs: median(result?.samples ?? []) * 1000,
       p99Us: (result?.p99 ?? Number.NaN) * 1000,
     };
   } finally {

@@ -48,7 +48,7 @@ it("checks each target against the run, and says which were not measured", () =>
     ...row("task.list (first page)", 610, 1000, 30),
     ...row("task.create", 490, 1000, 10),
   ];
-  const point = (meanUs: number) => ({ label: "", meanUs, p99Us: meanUs });
+  const point = (medianUs: number) => ({ label: "", medianUs, p99Us: medianUs });
   const run = {
     connections: 32,
     layers: [
