@@ -21,8 +21,8 @@ export interface TrpcHandlerOptions<TRouter extends AnyTRPCRouter> {
  * adapters, except that a JSON answer is sent in one piece with its `Content-Length`.
  *
  * tRPC's own adapter pipes every answer through a WHATWG `WritableStream` into a chunked
- * response, even one it made from a single string; under load that was a tenth of the server's
- * time. Streamed answers (JSON Lines, server-sent events) are still streamed.
+ * response, even one it made from a single string. Streamed answers (JSON Lines, server-sent
+ * events) are still streamed.
  */
 export function createTrpcHandler<TRouter extends AnyTRPCRouter>(
   options: TrpcHandlerOptions<TRouter>,

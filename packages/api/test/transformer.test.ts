@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import superjson from "superjson";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { serialize, transformer } from "../src/transformer.ts";
 
 /**
@@ -38,6 +38,20 @@ describe("the transformer", () => {
         expectSuperjson({ items, nextCursor }),
       ),
     );
+  });
+
+  it("writes a page of tasks on its own, without superjson's walker", () => {
+    const walker = vi.spyOn(superjson, "serialize");
+    try {
+      fc.assert(
+        fc.property(fc.array(task, { maxLength: 25 }), (items) => {
+          serialize({ items, nextCursor: null });
+        }),
+      );
+      expect(walker).not.toHaveBeenCalled();
+    } finally {
+      walker.mockRestore();
+    }
   });
 
   it("writes any value exactly as superjson does, whether or not it takes the fast path", () => {
