@@ -8,6 +8,8 @@ export interface Service {
 
 interface ServiceOptions {
   env: NodeJS.ProcessEnv;
+  /** The program to run; `node` (this process's) unless given, e.g. `pnpm`. */
+  command?: string;
   cwd?: string;
   /** Polled until it answers 200. */
   readyUrl: string;
@@ -15,15 +17,15 @@ interface ServiceOptions {
 }
 
 /**
- * Runs `node <args>` and resolves once `readyUrl` answers. The process leads a group of its
+ * Runs `node <args>` (or `command <args>`) and resolves once `readyUrl` answers. The process leads a group of its
  * own, so that stopping it also stops anything it started.
  */
 export async function startService(
   name: string,
   args: string[],
-  { env, cwd, readyUrl, timeoutMs = 30_000 }: ServiceOptions,
+  { env, command = process.execPath, cwd, readyUrl, timeoutMs = 30_000 }: ServiceOptions,
 ): Promise<Service> {
-  const child = spawn(process.execPath, args, { cwd, env, detached: true });
+  const child = spawn(command, args, { cwd, env, detached: true });
   // Kept to explain a failed start; read, so that a chatty process never blocks on a full pipe.
   let output = "";
   const record = (chunk: Buffer) => {
