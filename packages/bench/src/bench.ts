@@ -3,7 +3,7 @@
  * their own, puts the same autocannon load on both, procedure by procedure, in alternating A/B
  * rounds, and writes BENCHMARKS.md and benchmarks.svg at the repository's root.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -11,7 +11,7 @@ import { applyMigrations, workspaceRoot } from "@tasks/db";
 import autocannon from "autocannon";
 import pg from "pg";
 import { type GrowthPoint, measureLayers, measureList } from "./layers.ts";
-import { type Measurement, writeReport } from "./report.ts";
+import { type Comparison, type Measurement, writeReport } from "./report.ts";
 import { AUTH, type Scenario, sampleUsers, scenarios } from "./scenarios.ts";
 import { GROWTH, progressBar, seed } from "./seed.ts";
 
@@ -24,12 +24,22 @@ const { values: flags } = parseArgs({
     users: { type: "string", default: "1000" },
     tasks: { type: "string", default: "1000000" },
     "small-tasks": { type: "string", default: "10000" },
+    // Another Node binary: the API and the baseline also run on it, in the same rounds.
+    "compare-node": { type: "string" },
+    // Another build of the API server (its main.js) and a name for it, in the same rounds.
+    "compare-api": { type: "string" },
+    "compare-api-label": { type: "string", default: "the other build" },
+    // Each comparison is its own phase: the two servers by turns, in short paired rounds.
+    "compare-rounds": { type: "string", default: "8" },
+    "compare-duration": { type: "string", default: "3" },
   },
   args: process.argv.slice(2).filter((arg) => arg !== "--"),
 });
 const rounds = Number(flags.rounds);
 const duration = Number(flags.duration);
 const connections = Number(flags.connections);
+const compareRounds = Number(flags["compare-rounds"]);
+const compareDuration = Number(flags["compare-duration"]);
 const size = { users: Number(flags.users), tasks: Number(flags.tasks), growth: true };
 const smallSize = { users: 10, tasks: Number(flags["small-tasks"]) };
 const root = workspaceRoot();
@@ -52,13 +62,23 @@ async function ensureDatabase(url: string) {
   await applyMigrations(url);
 }
 
-function start(command: string[], env: Record<string, string>, cwd: string): ChildProcess {
-  const child = spawn(process.execPath, command, {
+function start(
+  node: string,
+  command: string[],
+  env: Record<string, string>,
+  cwd: string,
+): ChildProcess {
+  const child = spawn(node, command, {
     cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "inherit"],
   });
   return child;
+}
+
+/** The version of a Node binary, e.g. `v20.20.2`. */
+function nodeVersion(node: string): string {
+  return execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
 }
 
 async function waitFor(url: string) {
@@ -73,11 +93,11 @@ async function waitFor(url: string) {
   throw new Error(`${url} did not answer`);
 }
 
-async function load(base: string, scenario: Scenario) {
+async function load(base: string, scenario: Scenario, seconds = duration) {
   const result = await autocannon({
     url: base,
     connections,
-    duration,
+    duration: seconds,
     timeout: 10,
     requests: [
       {
@@ -115,15 +135,49 @@ async function main() {
     AUTH_ISSUER: AUTH.issuer,
     AUTH_AUDIENCE: AUTH.audience,
   };
-  const servers = {
-    api: { port: 31_001, args: [join(root, "apps/server/dist/main.js")] },
-    baseline: {
-      port: 31_002,
-      args: ["--import", "tsx", join(root, "packages/bench/src/serve-baseline.ts")],
-    },
+  const apiMain = join(root, "apps/server/dist/main.js");
+  const baselineArgs = ["--import", "tsx", join(root, "packages/bench/src/serve-baseline.ts")];
+  const servers: Record<string, { port: number; node: string; args: string[] }> = {
+    api: { port: 31_001, node: process.execPath, args: [apiMain] },
+    baseline: { port: 31_002, node: process.execPath, args: baselineArgs },
   };
-  const children = Object.values(servers).map(({ port, args }) =>
-    start(args, { ...env, PORT: String(port) }, join(root, "packages/bench")),
+  const comparisons: Comparison[] = [];
+  const thisNode = `Node ${process.version}`;
+  if (flags["compare-node"]) {
+    const node = flags["compare-node"];
+    const other = `Node ${nodeVersion(node)}`;
+    servers["api, other node"] = { port: 31_003, node, args: [apiMain] };
+    servers["baseline, other node"] = { port: 31_004, node, args: baselineArgs };
+    comparisons.push(
+      {
+        title: `The API on ${thisNode} against ${other}`,
+        a: ["api", `API, ${thisNode}`],
+        b: ["api, other node", `API, ${other}`],
+      },
+      {
+        title: `The baseline on ${thisNode} against ${other}`,
+        a: ["baseline", `baseline, ${thisNode}`],
+        b: ["baseline, other node", `baseline, ${other}`],
+      },
+    );
+  }
+  if (flags["compare-api"]) {
+    const label = flags["compare-api-label"] as string;
+    servers["api, other build"] = {
+      port: 31_005,
+      node: process.execPath,
+      args: [flags["compare-api"]],
+    };
+    comparisons.push({
+      title: `This build of the API against ${label}`,
+      a: ["api", "API, this build"],
+      b: ["api, other build", `API, ${label}`],
+    });
+  }
+  // The main rounds take the API and the baseline; the other servers wait for their comparison.
+  const names = ["api", "baseline"];
+  const children = Object.values(servers).map(({ port, node, args }) =>
+    start(node, args, { ...env, PORT: String(port) }, join(root, "packages/bench")),
   );
   try {
     for (const { port } of Object.values(servers)) await waitFor(`http://127.0.0.1:${port}/health`);
@@ -143,15 +197,31 @@ async function main() {
     const measurements: Measurement[] = [];
     for (let round = 0; round < rounds; round++) {
       for (const scenario of list) {
-        // Alternate which server goes first from round to round.
-        const order =
-          round % 2 === 0 ? (["api", "baseline"] as const) : (["baseline", "api"] as const);
+        // Each round starts with the next server, so that none is always first.
+        const order = names.map((_, i) => names[(i + round) % names.length] as string);
         for (const server of order) {
-          const result = await load(`http://127.0.0.1:${servers[server].port}`, scenario);
+          const result = await load(`http://127.0.0.1:${servers[server]?.port}`, scenario);
           measurements.push({ procedure: scenario.name, server, round, ...result });
           console.error(
             `round ${round + 1}/${rounds} ${scenario.name} ${server}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}`,
           );
+        }
+      }
+    }
+    // A comparison alternates its two servers only, round after round, and takes the ratio of
+    // each round's pair: the machine's drift then weighs on both sides of every ratio alike.
+    const paired: Measurement[] = [];
+    for (const { title, a, b } of comparisons) {
+      for (const scenario of list) {
+        for (let round = 0; round < compareRounds; round++) {
+          for (const server of round % 2 === 0 ? [a[0], b[0]] : [b[0], a[0]]) {
+            const base = `http://127.0.0.1:${servers[server]?.port}`;
+            const result = await load(base, scenario, compareDuration);
+            paired.push({ procedure: scenario.name, server, round, ...result });
+            console.error(
+              `${title}, round ${round + 1}/${compareRounds} ${scenario.name} ${server}: ${result.rps.toFixed(0)} req/s`,
+            );
+          }
         }
       }
     }
@@ -197,6 +267,10 @@ async function main() {
       connections,
       poolMax: POOL_MAX,
       measurements,
+      comparisons,
+      paired,
+      compareRounds,
+      compareDuration,
       layers,
       growth,
       tableSize,

@@ -5,12 +5,20 @@ import type { GrowthPoint, LayerCost } from "./layers.ts";
 
 export interface Measurement {
   procedure: string;
-  server: "api" | "baseline";
+  /** `api`, `baseline`, or a server of a comparison. */
+  server: string;
   round: number;
   rps: number;
   p50: number;
   p99: number;
   errors: number;
+}
+
+/** Two servers measured in the same rounds: [the server's key, its label in the report]. */
+export interface Comparison {
+  title: string;
+  a: [string, string];
+  b: [string, string];
 }
 
 export interface Run {
@@ -24,6 +32,11 @@ export interface Run {
   connections: number;
   poolMax: number;
   measurements: Measurement[];
+  comparisons: Comparison[];
+  /** The comparisons' own rounds. */
+  paired: Measurement[];
+  compareRounds: number;
+  compareDuration: number;
   layers: LayerCost[];
   growth: GrowthPoint[];
   tableSize: GrowthPoint[];
@@ -44,20 +57,54 @@ export function median(values: number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
+/** One server's medians over the rounds of one procedure, and its errors summed. */
+function medians(measurements: Measurement[], procedure: string, server: string) {
+  const rows = measurements.filter((m) => m.procedure === procedure && m.server === server);
+  return {
+    rps: median(rows.map((m) => m.rps)),
+    p50: median(rows.map((m) => m.p50)),
+    p99: median(rows.map((m) => m.p99)),
+    errors: rows.reduce((sum, m) => sum + m.errors, 0),
+  };
+}
+
+const proceduresOf = (measurements: Measurement[]) => [
+  ...new Set(measurements.map((m) => m.procedure)),
+];
+
 export function summarize(measurements: Measurement[]): Summary[] {
-  const procedures = [...new Set(measurements.map((m) => m.procedure))];
-  return procedures.map((procedure) => {
-    const of = (server: Measurement["server"]) => {
-      const rows = measurements.filter((m) => m.procedure === procedure && m.server === server);
-      return {
-        rps: median(rows.map((m) => m.rps)),
-        p50: median(rows.map((m) => m.p50)),
-        p99: median(rows.map((m) => m.p99)),
-        errors: rows.reduce((sum, m) => sum + m.errors, 0),
-      };
-    };
-    return { procedure, api: of("api"), baseline: of("baseline") };
+  return proceduresOf(measurements).map((procedure) => ({
+    procedure,
+    api: medians(measurements, procedure, "api"),
+    baseline: medians(measurements, procedure, "baseline"),
+  }));
+}
+
+/**
+ * A comparison's table: each procedure's medians on both servers, and the median and range of
+ * the ratios of each round's pair (the servers alternate, so each ratio is of neighbours in time).
+ */
+export function comparisonTable(measurements: Measurement[], { a, b }: Comparison): string {
+  const rows = proceduresOf(measurements).map((procedure) => {
+    const [x, y] = [medians(measurements, procedure, a[0]), medians(measurements, procedure, b[0])];
+    const rounds = (server: string) =>
+      measurements.filter((m) => m.procedure === procedure && m.server === server);
+    const others = rounds(b[0]);
+    const ratios = rounds(a[0]).flatMap((m) => {
+      const other = others.find((o) => o.round === m.round);
+      return other && other.rps > 0 ? [m.rps / other.rps] : [];
+    });
+    const range =
+      ratios.length === 0
+        ? "–"
+        : `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+    return `| \`${procedure}\` | ${x.rps.toFixed(0)} | ${y.rps.toFixed(0)} | ${ratios.length ? `${median(ratios).toFixed(2)}×` : "–"} | ${range} | ${x.p99} / ${y.p99} | ${x.errors} / ${y.errors} |`;
   });
+  return [
+    `| procedure | ${a[1]} req/s | ${b[1]} req/s | ratio, median of rounds | ratios' range | p99 ms | errors |`,
+    "| --- | --: | --: | --: | --: | --: | --: |",
+    ...rows,
+  ].join("\n");
 }
 
 const ratio = (a: number, b: number) => (b === 0 ? "–" : `${(a / b).toFixed(2)}×`);
@@ -132,7 +179,7 @@ a process of its own with a pool of ${run.poolMax} connections, under the same
 - Data: ${run.size.users.toLocaleString("en")} users and ${run.size.tasks.toLocaleString("en")} tasks, plus three users with 10, 1,000 and
   100,000 tasks for the growth table${run.seedSeconds === null ? " (seed reused from an earlier run)" : `, seeded in ${run.seedSeconds.toFixed(1)} s`}.
 - Load: ${run.connections} connections, ${run.duration} s per procedure and server, ${run.rounds} rounds, the
-  order of API and baseline alternating from round to round; requests cycle over 100 of the seeded users.
+  servers taking turns to go first from round to round; requests cycle over 100 of the seeded users.
 - Each figure is the median of the rounds; errors are the sum (errors, timeouts and non-2xx).
 
 ![Throughput and p99 latency per procedure, API against baseline](benchmarks.svg)
@@ -149,7 +196,20 @@ stdout) and the baseline none; the baseline checks every token's signature, wher
 a verified token until its \`exp\`; the baseline writes results with \`superjson.serialize\`, the API
 with its own transformer (the same wire format, see below).
 
-## Targets
+${
+  run.comparisons.length === 0
+    ? ""
+    : `## Comparisons, in the same rounds
+
+Each pair below ran after the main rounds, under the same load: the two servers by turns, ${run.compareRounds}
+rounds of ${run.compareDuration} s per procedure, the first to go alternating. The ratio is the first server's
+throughput over the second's, taken round by round (neighbours in time), then the median of those;
+the range shows how far single rounds strayed. Both columns of p99 are medians, first / second.
+
+${run.comparisons.map((c) => `### ${c.title}\n\n${comparisonTable(run.paired, c)}`).join("\n\n")}
+
+`
+}## Targets
 
 | target | this run | met |
 | --- | --: | :-: |

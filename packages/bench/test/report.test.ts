@@ -1,6 +1,14 @@
 // The report's arithmetic and chart, without a database.
 import { expect, it } from "vitest";
-import { type Measurement, median, type Run, summarize, svg, targets } from "../src/report.ts";
+import {
+  comparisonTable,
+  type Measurement,
+  median,
+  type Run,
+  summarize,
+  svg,
+  targets,
+} from "../src/report.ts";
 
 const measurement = (server: Measurement["server"], round: number, rps: number): Measurement => ({
   procedure: "task.byId",
@@ -67,5 +75,26 @@ it("checks each target against the run, and says which were not measured", () =>
     "`task.list` throughput ≥ 0.60× the baseline's",
     "not measured",
     false,
+  ]);
+});
+
+it("compares two servers by the ratios of each round's pair, procedure by procedure", () => {
+  const table = comparisonTable(
+    [
+      measurement("api", 0, 300),
+      measurement("api", 1, 100),
+      measurement("api", 2, 200),
+      measurement("api, other node", 0, 150),
+      measurement("api, other node", 1, 25),
+      measurement("api, other node", 2, 200),
+    ],
+    { title: "", a: ["api", "API, Node 24"], b: ["api, other node", "API, Node 20"] },
+  );
+  // Round by round the ratios are 2, 4 and 1: their median is 2, where the ratio of the two
+  // medians (200 and 150) would say 1.33.
+  expect(table.split("\n")).toEqual([
+    "| procedure | API, Node 24 req/s | API, Node 20 req/s | ratio, median of rounds | ratios' range | p99 ms | errors |",
+    "| --- | --: | --: | --: | --: | --: | --: |",
+    "| `task.byId` | 200 | 150 | 2.00× | 1.00–4.00 | 20 / 15 | 3 / 3 |",
   ]);
 });
