@@ -1,5 +1,6 @@
 import { forUser, type PrismaClient } from "@tasks/db";
-import type { Identity } from "./auth.ts";
+import { LRUCache } from "lru-cache";
+import { type Identity, wallClock } from "./auth.ts";
 
 /** Why an account could not be made ready for a verified token. */
 export class AccountError extends Error {
@@ -29,13 +30,11 @@ export interface AccountsOptions {
  */
 export function createAccounts(db: PrismaClient, options: AccountsOptions = {}) {
   const ttl = options.knownTtlMs ?? 60_000;
-  const maxKnown = options.maxKnown ?? 10_000;
-  const known = new Map<string, number>();
-
-  function remember(userId: string) {
-    if (known.size >= maxKnown) known.delete(known.keys().next().value as string);
-    known.set(userId, Date.now() + ttl);
-  }
+  // Least recently used first out; an entry past its time is never used, and is dropped.
+  const known =
+    ttl > 0
+      ? new LRUCache<string, true>({ max: options.maxKnown ?? 10_000, ttl, ...wallClock })
+      : undefined;
 
   async function exists(userId: string) {
     return (await forUser(db, userId).user.count()) === 1;
@@ -44,14 +43,14 @@ export function createAccounts(db: PrismaClient, options: AccountsOptions = {}) 
   return {
     async ensure(identity: Identity): Promise<void> {
       const { userId } = identity;
-      if ((known.get(userId) ?? 0) > Date.now()) return;
+      if (known?.get(userId)) return;
       if (!(await exists(userId))) await create(identity);
-      remember(userId);
+      known?.set(userId, true);
     },
 
     /** Deletes the account for good (see `deleteAccount`); false when there was none. */
     async delete(userId: string): Promise<boolean> {
-      known.delete(userId);
+      known?.delete(userId);
       return deleteAccount(db, userId);
     },
   };

@@ -6,6 +6,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from "jose";
+import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { email, imageUrl, text } from "./fields.ts";
 
@@ -51,8 +52,12 @@ const MAX_SUBJECT_LENGTH = 255;
 
 export type VerifyToken = (token: string) => Promise<Readonly<Identity>>;
 
-/** Most verified tokens remembered at once (a few MB at most). */
+/** Most verified tokens remembered at once, and the most memory their strings may take. */
 const VERIFIED_TOKENS_KEPT = 10_000;
+const VERIFIED_TOKENS_BYTES = 16 * 1024 * 1024;
+
+/** Expiry by the wall clock, read on every look-up, as `exp` is (and as tests set it). */
+export const wallClock = { perf: { now: () => Date.now() }, ttlResolution: 0 };
 
 /**
  * Verifies tokens as `configs` say. With more than one (in development: the web
@@ -69,20 +74,18 @@ export function createTokenVerifier(...configs: AuthConfig[]): VerifyToken {
     algorithms: config.mode === "jwks" ? JWKS_ALGORITHMS : SECRET_ALGORITHMS,
     verify: verifierFor(config),
   }));
-  const verified = new Map<string, { identity: Identity; expiresAtMs: number }>();
-
-  function remember(token: string, identity: Identity, exp: number) {
-    if (verified.size >= VERIFIED_TOKENS_KEPT)
-      verified.delete(verified.keys().next().value as string);
-    verified.set(token, { identity, expiresAtMs: exp * 1000 });
-  }
+  // Least recently used tokens go first; an expired one is never returned, and is dropped.
+  const verified = new LRUCache<string, Identity>({
+    max: VERIFIED_TOKENS_KEPT,
+    maxSize: VERIFIED_TOKENS_BYTES,
+    // The token's characters (UTF-16) and about as much again for its entry and identity.
+    sizeCalculation: (_identity, token) => 4 * token.length,
+    ...wallClock,
+  });
 
   return async (token) => {
     const known = verified.get(token);
-    if (known) {
-      if (known.expiresAtMs > Date.now()) return known.identity;
-      verified.delete(token);
-    }
+    if (known) return known;
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError("Token is too large.");
     let alg: string | undefined;
     try {
@@ -94,8 +97,9 @@ export function createTokenVerifier(...configs: AuthConfig[]): VerifyToken {
     if (!verifier) throw new InvalidTokenError("Invalid or expired token.");
     const payload = await verifier.verify(token);
     const identity = Object.freeze(toIdentity(payload));
-    // `exp` is a required claim, checked by jose.
-    remember(token, identity, payload.exp as number);
+    // `exp` is a required claim, checked by jose (with the clock tolerance).
+    const ttl = (payload.exp as number) * 1000 - Date.now();
+    if (ttl > 0) verified.set(token, identity, { ttl });
     return identity;
   };
 }

@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { Prisma, type PrismaClient } from "./generated/prisma/client.ts";
 
 /**
@@ -63,8 +64,8 @@ const OWN_TASK_WRITES = new Set([
 ]);
 
 /** Scoped clients already made, per base client, so a user's next request reuses theirs. */
-const scopedClients = new WeakMap<PrismaClient, Map<string, ScopedDb>>();
-/** Most scoped clients kept per base client: one is a few small objects. */
+const scopedClients = new WeakMap<PrismaClient, LRUCache<string, ScopedDb>>();
+/** Most scoped clients kept per base client (least recently used first out): a few small objects each. */
 const SCOPED_CLIENTS_KEPT = 1_000;
 
 /** Returns `db` restricted to the rows of `userId`: its Task rows and its own User row. */
@@ -74,7 +75,7 @@ export function forUser(db: PrismaClient, userId: string): ScopedDb {
   }
   let kept = scopedClients.get(db);
   if (!kept) {
-    kept = new Map();
+    kept = new LRUCache({ max: SCOPED_CLIENTS_KEPT });
     scopedClients.set(db, kept);
   }
   const known = kept.get(userId);
@@ -82,7 +83,6 @@ export function forUser(db: PrismaClient, userId: string): ScopedDb {
   // A query extension leaves the client's type unchanged; the explicit type keeps
   // declarations small and drops raw SQL from what callers can even name.
   const scoped = db.$extends(userScope(userId)) as unknown as ScopedDb;
-  if (kept.size >= SCOPED_CLIENTS_KEPT) kept.delete(kept.keys().next().value as string);
   kept.set(userId, scoped);
   return scoped;
 }
