@@ -40,8 +40,10 @@ function codeSnippets(): string[] {
 function pnpmInvocations(snippet: string): { version?: string; words: string[] }[] {
   // A command begins the snippet, or follows `&&`, `;` or `$(`; prose that mentions pnpm does not.
   const command = /(?:^|&& |; |\$\()(?:npx |npm i -g )?pnpm(?:@([\w.]+))?((?: [\w:.@-]+)*)/g;
-  return [...snippet.matchAll(command)]
-    .map(([, version, rest]) => ({ version, words: (rest ?? "").trim().split(" ").filter(Boolean) }));
+  return [...snippet.matchAll(command)].map(([, version, rest]) => ({
+    version,
+    words: (rest ?? "").trim().split(" ").filter(Boolean),
+  }));
 }
 
 describe("the README's commands", () => {
@@ -82,7 +84,10 @@ function deploymentRows(): Row[] {
     .split("\n")
     .filter((line) => /^\| .*`pnpm start/.test(line))
     .map((line) => {
-      const [part = "", start = "", variables = ""] = line.split("|").slice(1).map((c) => c.trim());
+      const [part = "", start = "", variables = ""] = line
+        .split("|")
+        .slice(1)
+        .map((c) => c.trim());
       const code = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map(([, c]) => c ?? "");
       return {
         part,
@@ -159,8 +164,8 @@ describe("the README's deployments, started as it says", () => {
   });
 
   /** The row's variables with loopback values; only PATH and HOME besides (and a pool size). */
-  function environment(row: Row, port: number): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = {
+  function environment(row: Row, port: number): Record<string, string | undefined> {
+    const env: Record<string, string | undefined> = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       PORT: String(port),
@@ -183,7 +188,8 @@ describe("the README's deployments, started as it says", () => {
     return startService(`${row.part}: ${command}`, args, {
       command: program === "node" ? process.execPath : program,
       cwd: root,
-      env: environment(row, port),
+      // Only what is listed: not even NODE_ENV, which the types of Next.js take to be always set.
+      env: environment(row, port) as NodeJS.ProcessEnv,
       readyUrl: `http://127.0.0.1:${port}${readyPath}`,
       timeoutMs: 60_000,
     });
