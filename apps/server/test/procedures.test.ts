@@ -21,6 +21,8 @@ const codeOf = (error: unknown) =>
 describe.each(["jwks", "secret"] as const)("every procedure over HTTP, tokens by %s", (mode) => {
   let api: TestApi;
   let client: TestApi["client"] extends (...args: never[]) => infer C ? C : never;
+  /** A client that records the URL of every HTTP request it makes. */
+  let clientWithCount: (urls: string[]) => typeof client;
 
   beforeAll(async () => {
     api = await startTestApi(authConfigs(jwks)[mode]);
@@ -29,6 +31,13 @@ describe.each(["jwks", "secret"] as const)("every procedure over HTTP, tokens by
       { jwks: mode === "jwks" ? jwks : undefined },
     );
     client = api.client(token);
+    clientWithCount = (urls) =>
+      api.client(token, {
+        fetch: (input, init) => {
+          urls.push(String(input));
+          return fetch(input, init);
+        },
+      });
   });
   afterAll(() => api?.stop());
 
@@ -122,9 +131,15 @@ describe.each(["jwks", "secret"] as const)("every procedure over HTTP, tokens by
   });
 
   it("batches several calls in one HTTP request", async () => {
-    const [me, stats] = await Promise.all([client.user.me.query(), client.task.stats.query()]);
+    const urls: string[] = [];
+    const counted = clientWithCount(urls);
+    const [me, stats] = await Promise.all([counted.user.me.query(), counted.task.stats.query()]);
     expect(me.id).toBe("user-1");
     expect(stats.total).toBe(7);
+    expect(urls).toHaveLength(1);
+    const { pathname, searchParams } = new URL(urls[0] as string);
+    expect(pathname).toBe("/trpc/user.me,task.stats");
+    expect(searchParams.get("batch")).toBe("1");
   });
 
   it("user.delete removes the account and its tasks; its token is refused from then on", async () => {

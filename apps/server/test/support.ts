@@ -69,7 +69,7 @@ export interface TestApi {
   databaseUrl: string;
   client(
     token?: string,
-    options?: { batch?: boolean },
+    options?: { batch?: boolean; fetch?: typeof fetch },
   ): ReturnType<typeof createTRPCClient<AppRouter>>;
   stop(): Promise<void>;
 }
@@ -98,11 +98,12 @@ export async function startTestApi(
     url,
     db: database.client,
     databaseUrl: bouncer?.url ?? directUrl,
-    client(token, { batch = true } = {}) {
+    client(token, { batch = true, fetch } = {}) {
       const link = (batch ? httpBatchLink : httpLink)({
         url: `${url}/trpc`,
         transformer: superjson,
         headers: () => (token ? { authorization: `Bearer ${token}` } : {}),
+        ...(fetch ? { fetch } : {}),
       });
       return createTRPCClient<AppRouter>({ links: [link] });
     },

@@ -184,7 +184,7 @@ function journey(
   it("two people sign up, each in a browser of their own", async () => {
     alice = await signUp(w.browser, d, "Alice");
     bob = await signUp(w.browser, d, "Bob");
-    await expect(alice.page.getByText("Alice", { exact: true })).toBeTruthy();
+    await expect.poll(() => alice.page.getByText("Alice", { exact: true }).isVisible()).toBe(true);
   });
 
   it("each creates tasks with a title, a description, a priority and a due date", async () => {
@@ -203,7 +203,7 @@ function journey(
       { title: "Write the report", completed: false, details: "High" },
       { title: "Buy milk", completed: false, details: "LowDue 1 May 2030" },
     ]);
-    await expect(alice.page.getByText("Semi-skimmed")).toBeTruthy();
+    await expect.poll(() => alice.page.getByText("Semi-skimmed").isVisible()).toBe(true);
     await expect.poll(() => stats(alice.page)).toBe("3 tasks · 0 done · 3 open");
     await expect.poll(() => stats(bob.page)).toBe("1 task · 0 done · 1 open");
   });
