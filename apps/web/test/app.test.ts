@@ -343,7 +343,8 @@ function journey(
     await page.keyboard.press("ControlOrMeta+a");
     await page.keyboard.type("Typed and renamed");
     await page.keyboard.press("Enter");
-    await page.getByRole("checkbox", { name: "Typed and renamed" }).waitFor();
+    // Saved, not only shown: the rename is answered before the page reloads.
+    await saved(page, "Typed and renamed");
     await settled(page);
     await page.reload();
     await expect
