@@ -1,72 +1,60 @@
 import type { AuthConfig } from "@tasks/api";
+import {
+  ConfigError,
+  httpUrl,
+  integer,
+  loadEnv,
+  type Rule,
+  relaxed,
+  sharedVariables,
+} from "@tasks/config";
 import { z } from "zod";
 
-/** An unset variable and an empty one mean the same. */
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+const variables = {
+  ...sharedVariables,
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: integer(0, 65_535, 3000),
+  DATABASE_STARTUP_WAIT_SECONDS: integer(0, 3600, 30),
+  CORS_ORIGINS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(httpUrl))
+    .optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  AUTH_JWKS_URL: httpUrl.optional(),
+  AUTH_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  AUTH_ISSUER: z.string().optional(),
+  AUTH_AUDIENCE: z.string().optional(),
+  AUTH_CLOCK_TOLERANCE_SECONDS: integer(0, 300, 5),
+  AUTH_JWKS_TIMEOUT_MS: integer(100, 60_000, 5_000),
+};
 
-const postgresUrl = z
-  .string()
-  .refine((value) => /^postgres(ql)?:\/\/.+/.test(value) && URL.canParse(value), {
-    message: "must be a postgres:// or postgresql:// URL",
-  });
+/** Rules across variables, reported with the per-variable problems. */
+const rules: Rule<typeof variables>[] = [
+  (env) =>
+    env.AUTH_JWKS_URL && env.AUTH_JWT_SECRET
+      ? [["AUTH_JWKS_URL and AUTH_JWT_SECRET", "set one of them, not both"]]
+      : [],
+  (env) =>
+    !relaxed(env.NODE_ENV) && !env.AUTH_JWKS_URL && !env.AUTH_JWT_SECRET
+      ? [["AUTH_JWKS_URL or AUTH_JWT_SECRET", "one is required in production"]]
+      : [],
+  // A key set is often shared by several apps: only this API's tokens may pass.
+  (env) =>
+    !relaxed(env.NODE_ENV) && env.AUTH_JWKS_URL
+      ? (["AUTH_ISSUER", "AUTH_AUDIENCE"] as const)
+          .filter((name) => !env[name])
+          .map((name) => [name, "required in production with AUTH_JWKS_URL"])
+      : [],
+];
 
-const envSchema = z
-  .object({
-    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
-    HOST: z.string().min(1).default("127.0.0.1"),
-    PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
-    DATABASE_URL: optional(postgresUrl),
-    DATABASE_DRIVER: z.enum(["pg", "neon"]).optional(),
-    DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
-    DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-    DATABASE_STARTUP_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
-    CORS_ORIGINS: optional(
-      z
-        .string()
-        .transform((value) =>
-          value
-            .split(",")
-            .map((origin) => origin.trim())
-            .filter(Boolean),
-        )
-        .pipe(z.array(z.url({ protocol: /^https?$/ }))),
-    ),
-    LOG_LEVEL: z
-      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
-      .default("info"),
-    BODY_LIMIT_BYTES: z.coerce
-      .number()
-      .int()
-      .min(1024)
-      .default(100 * 1024),
-    AUTH_JWKS_URL: optional(z.url({ protocol: /^https?$/ })),
-    AUTH_JWT_SECRET: optional(z.string().min(32, "must be at least 32 characters")),
-    AUTH_ISSUER: optional(z.string()),
-    AUTH_AUDIENCE: optional(z.string()),
-    AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
-    AUTH_JWKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
-    AUTH_USER_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
-  })
-  // Rules across variables, reported with the per-variable problems.
-  .superRefine((env, ctx) => {
-    if (env.AUTH_JWKS_URL && env.AUTH_JWT_SECRET) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["AUTH_JWKS_URL and AUTH_JWT_SECRET"],
-        message: "set one of them, not both",
-      });
-    }
-    if (env.NODE_ENV === "production" && !env.AUTH_JWKS_URL && !env.AUTH_JWT_SECRET) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["AUTH_JWKS_URL or AUTH_JWT_SECRET"],
-        message: "one is required in production",
-      });
-    }
-  });
-
-export type Env = z.infer<typeof envSchema>;
+export { ConfigError };
+export type Env = ReturnType<typeof loadEnv<typeof variables>>;
 
 const DEVELOPMENT_WEB_ORIGINS = ["http://localhost:3001", "http://127.0.0.1:3001"];
 
@@ -86,6 +74,8 @@ export interface Config {
   corsOrigins: string[];
   logLevel: Env["LOG_LEVEL"];
   bodyLimitBytes: number;
+  /** The most tRPC calls one request may batch. */
+  batchMaxCalls: number;
   /** Absent only in development, where the web app's Better Auth and a generated secret stand in. */
   auth: AuthConfig | undefined;
   /**
@@ -95,21 +85,9 @@ export interface Config {
   knownUserTtlMs: number;
 }
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
 /** Reads the configuration from the environment, naming every variable that is wrong. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(source);
-  if (!parsed.success) {
-    // Values are never echoed: some of these variables are secrets.
-    const problems = parsed.error.issues.map(
-      (issue) => `  ${issue.path.join(".")}: ${issue.message}`,
-    );
-    throw new ConfigError(`Invalid configuration:\n${problems.join("\n")}`);
-  }
-  const env = parsed.data;
+  const env = loadEnv(variables, source, rules);
   return {
     env: env.NODE_ENV,
     host: env.HOST,
@@ -122,9 +100,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       startupWaitMs: env.DATABASE_STARTUP_WAIT_SECONDS * 1000,
     },
     // In development the web app (`pnpm dev`, port 3001) may call the API without configuration.
-    corsOrigins: env.CORS_ORIGINS ?? (env.NODE_ENV === "production" ? [] : DEVELOPMENT_WEB_ORIGINS),
+    corsOrigins: env.CORS_ORIGINS ?? (relaxed(env.NODE_ENV) ? DEVELOPMENT_WEB_ORIGINS : []),
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    batchMaxCalls: env.BATCH_MAX_CALLS,
     auth: authConfig(env),
     knownUserTtlMs: env.AUTH_USER_CACHE_SECONDS * 1000,
   };
@@ -164,6 +143,7 @@ function authConfig(env: Env): AuthConfig | undefined {
     audience: env.AUTH_AUDIENCE,
     clockToleranceSeconds: env.AUTH_CLOCK_TOLERANCE_SECONDS,
     jwksTimeoutMs: env.AUTH_JWKS_TIMEOUT_MS,
+    maxTokenAgeSeconds: env.AUTH_MAX_TOKEN_AGE_SECONDS,
   };
   if (env.AUTH_JWKS_URL) return { mode: "jwks", jwksUrl: new URL(env.AUTH_JWKS_URL), ...common };
   if (env.AUTH_JWT_SECRET) return { mode: "secret", secret: env.AUTH_JWT_SECRET, ...common };

@@ -37,7 +37,7 @@ describe("HTTP endpoints", () => {
       connectionTimeoutMs: 500,
     });
     const server = createApiServer({
-      config: { corsOrigins: [], bodyLimitBytes: 1024, knownUserTtlMs: 60_000 },
+      config: { corsOrigins: [], bodyLimitBytes: 1024, batchMaxCalls: 20, knownUserTtlMs: 60_000 },
       database,
       verifyToken: createTokenVerifier({ mode: "secret", secret: SECRET }),
       logger: createLogger("silent"),
@@ -166,7 +166,12 @@ describe("request logs", () => {
     const testDb: TestDatabase = await createTestDatabase();
     const database = await createDb({ url: testDb.url });
     const server = createApiServer({
-      config: { corsOrigins: [], bodyLimitBytes: 1024 * 100, knownUserTtlMs: 60_000 },
+      config: {
+        corsOrigins: [],
+        bodyLimitBytes: 1024 * 100,
+        batchMaxCalls: 20,
+        knownUserTtlMs: 60_000,
+      },
       database,
       verifyToken: createTokenVerifier({ mode: "secret", secret: SECRET }),
       logger: createLogger("info", sink),
@@ -219,25 +224,54 @@ describe("configuration", () => {
     expect(error?.message).not.toContain(secret);
   });
 
-  it("requires auth in production, and one auth mode only", () => {
-    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(
-      /AUTH_JWKS_URL or AUTH_JWT_SECRET/,
+  it("takes production rules unless development is asked for: auth required, one mode only", () => {
+    const problems = (env: NodeJS.ProcessEnv) => {
+      try {
+        loadConfig(env);
+        return "";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    // Unset NODE_ENV is production.
+    expect(problems({})).toMatch(/AUTH_JWKS_URL or AUTH_JWT_SECRET: one is required in production/);
+    expect(loadConfig({ AUTH_JWT_SECRET: "x".repeat(32) }).env).toBe("production");
+    expect(
+      problems({ AUTH_JWKS_URL: "https://id.test/jwks", AUTH_JWT_SECRET: "x".repeat(32) }),
+    ).toMatch(/not both/);
+    const development = loadConfig({ NODE_ENV: "development" });
+    expect(development.auth).toBeUndefined();
+    expect(development.port).toBe(3000);
+  });
+
+  it("in production, a key set needs the issuer and the audience, and tokens have a maximum age", () => {
+    const jwks = { AUTH_JWKS_URL: "https://id.test/jwks" };
+    expect(() => loadConfig(jwks)).toThrow(
+      /AUTH_ISSUER: required in production with AUTH_JWKS_URL\n {2}AUTH_AUDIENCE: required/,
     );
-    expect(() =>
-      loadConfig({ AUTH_JWKS_URL: "https://id.test/jwks", AUTH_JWT_SECRET: "x".repeat(32) }),
-    ).toThrow(/not both/);
-    expect(loadConfig({}).auth).toBeUndefined();
-    expect(loadConfig({}).port).toBe(3000);
+    const config = loadConfig({ ...jwks, AUTH_ISSUER: "https://id.test", AUTH_AUDIENCE: "tasks" });
+    expect(config.auth).toMatchObject({ issuer: "https://id.test", audience: "tasks" });
+    expect(config.auth?.maxTokenAgeSeconds).toBe(86_400);
+    expect(loadConfig({ NODE_ENV: "development", ...jwks }).auth?.issuer).toBeUndefined();
+    expect(() => loadConfig({ NODE_ENV: "development", AUTH_MAX_TOKEN_AGE_SECONDS: "0" })).toThrow(
+      /AUTH_MAX_TOKEN_AGE_SECONDS/,
+    );
+  });
+
+  it("bounds the request limits", () => {
+    const dev = { NODE_ENV: "development" };
+    expect(loadConfig(dev)).toMatchObject({ bodyLimitBytes: 102_400, batchMaxCalls: 20 });
+    expect(loadConfig({ ...dev, BATCH_MAX_CALLS: "100" }).batchMaxCalls).toBe(100);
+    expect(() => loadConfig({ ...dev, BATCH_MAX_CALLS: "101" })).toThrow(/BATCH_MAX_CALLS/);
+    expect(() => loadConfig({ ...dev, BODY_LIMIT_BYTES: "1e9" })).toThrow(/BODY_LIMIT_BYTES/);
   });
 
   it("lets the development web app call the API, and nothing else unless configured", () => {
-    expect(loadConfig({}).corsOrigins).toContain("http://localhost:3001");
+    expect(loadConfig({ NODE_ENV: "development" }).corsOrigins).toContain("http://localhost:3001");
+    expect(loadConfig({ AUTH_JWT_SECRET: "x".repeat(32) }).corsOrigins).toEqual([]);
     expect(
-      loadConfig({ NODE_ENV: "production", AUTH_JWT_SECRET: "x".repeat(32) }).corsOrigins,
-    ).toEqual([]);
-    expect(loadConfig({ CORS_ORIGINS: "https://app.example.com" }).corsOrigins).toEqual([
-      "https://app.example.com",
-    ]);
+      loadConfig({ NODE_ENV: "development", CORS_ORIGINS: "https://app.example.com" }).corsOrigins,
+    ).toEqual(["https://app.example.com"]);
   });
 });
 

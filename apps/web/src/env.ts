@@ -1,38 +1,23 @@
 import { developmentSecret } from "@tasks/auth/dev-secret";
+import { ConfigError, httpUrl, loadEnv, type Rule, relaxed, sharedVariables } from "@tasks/config";
 import type { DbOptions } from "@tasks/db";
 import { z } from "zod";
 
-/** An unset variable and an empty one mean the same. */
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+const variables = {
+  ...sharedVariables,
+  BETTER_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  BETTER_AUTH_URL: httpUrl.optional(),
+  API_URL: z.union([httpUrl, z.literal("/api/trpc")]).optional(),
+};
 
-const postgresUrl = z
-  .string()
-  .refine((value) => /^postgres(ql)?:\/\/.+/.test(value) && URL.canParse(value), {
-    message: "must be a postgres:// or postgresql:// URL",
-  });
-
-const httpUrl = z.url({ protocol: /^https?$/ });
-
-const envSchema = z
-  .object({
-    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
-    DATABASE_URL: optional(postgresUrl),
-    DATABASE_DRIVER: optional(z.enum(["pg", "neon"])),
-    DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
-    DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-    BETTER_AUTH_SECRET: optional(z.string().min(32, "must be at least 32 characters")),
-    BETTER_AUTH_URL: optional(httpUrl),
-    API_URL: optional(z.union([httpUrl, z.literal("/api/trpc")])),
-    AUTH_USER_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
-  })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV !== "production") return;
-    for (const name of ["BETTER_AUTH_SECRET", "BETTER_AUTH_URL", "DATABASE_URL"] as const) {
-      if (!env[name])
-        ctx.addIssue({ code: "custom", path: [name], message: "required in production" });
-    }
-  });
+const rules: Rule<typeof variables>[] = [
+  (env) =>
+    relaxed(env.NODE_ENV)
+      ? []
+      : (["BETTER_AUTH_SECRET", "BETTER_AUTH_URL", "DATABASE_URL"] as const)
+          .filter((name) => !env[name])
+          .map((name) => [name, "required in production"]),
+];
 
 /** Where `pnpm dev` serves the web app and the API. */
 const DEVELOPMENT_URL = "http://localhost:3001";
@@ -47,23 +32,20 @@ export interface WebConfig {
   apiUrl: string;
   /** How long this app's API trusts that a user it has seen still exists (ms). */
   knownUserTtlMs: number;
+  /** Tokens issued longer ago are refused by this app's API (seconds). */
+  maxTokenAgeSeconds: number;
+  /** Larger request bodies to this app's API get 413. */
+  bodyLimitBytes: number;
+  /** The most tRPC calls one request may batch; the browser's client splits at the same size. */
+  batchMaxCalls: number;
 }
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 /** Reads the web app's configuration, naming every variable that is wrong (never its value). */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): WebConfig {
-  const parsed = envSchema.safeParse(source);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `  ${issue.path.join(".")}: ${issue.message}`,
-    );
-    throw new ConfigError(`Invalid configuration:\n${problems.join("\n")}`);
-  }
-  const env = parsed.data;
-  const development = env.NODE_ENV !== "production";
+  const env = loadEnv(variables, source, rules);
+  const development = relaxed(env.NODE_ENV);
   const baseURL = env.BETTER_AUTH_URL ?? DEVELOPMENT_URL;
   return {
     database: {
@@ -82,6 +64,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WebConfig {
     },
     apiUrl: env.API_URL ?? (development ? DEVELOPMENT_API_URL : OWN_API_PATH),
     knownUserTtlMs: env.AUTH_USER_CACHE_SECONDS * 1000,
+    maxTokenAgeSeconds: env.AUTH_MAX_TOKEN_AGE_SECONDS,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    batchMaxCalls: env.BATCH_MAX_CALLS,
   };
 }
 

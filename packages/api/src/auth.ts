@@ -20,6 +20,8 @@ export type AuthConfig = ({ mode: "jwks"; jwksUrl: URL } | { mode: "secret"; sec
   clockToleranceSeconds?: number;
   /** How long a fetch of the JWKS may take (ms, default 5 000). */
   jwksTimeoutMs?: number;
+  /** Tokens issued (`iat`) longer ago are refused, whatever their `exp` (seconds, default a day). */
+  maxTokenAgeSeconds?: number;
 };
 
 /** The verified claims the API uses. */
@@ -120,7 +122,9 @@ function verifierFor(config: AuthConfig): (token: string) => Promise<JWTPayload>
     issuer: config.issuer,
     audience: config.audience,
     clockTolerance: config.clockToleranceSeconds ?? 5,
-    requiredClaims: ["exp", "sub"],
+    // jose requires `iat` for this: a token that does not say when it was issued is refused.
+    maxTokenAge: config.maxTokenAgeSeconds ?? 86_400,
+    requiredClaims: ["exp", "sub", "iat"],
   };
   return async (token) => {
     try {
@@ -190,6 +194,7 @@ function toIdentity(payload: JWTPayload): Identity {
 
 /** The token in an `Authorization: Bearer <token>` header, if there is one. */
 export function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header ?? "");
+  // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
+  const match = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(header ?? "");
   return match?.[1];
 }

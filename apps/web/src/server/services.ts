@@ -56,6 +56,7 @@ async function start(): Promise<Services> {
     jwksUrl: new URL("/api/auth/jwks", origin),
     issuer: origin,
     audience: origin,
+    maxTokenAgeSeconds: config.maxTokenAgeSeconds,
   });
   const createApiContext = createContextFactory({ db: database.client, verifyToken, accounts });
   return { config, database, auth, accounts, createApiContext };
