@@ -18,7 +18,7 @@ import { serveDocs } from "./rest-docs.ts";
 import { createTrpcHandler } from "./trpc-handler.ts";
 
 export interface ServerDeps {
-  config: Pick<Config, "corsOrigins" | "bodyLimitBytes" | "knownUserTtlMs">;
+  config: Pick<Config, "corsOrigins" | "bodyLimitBytes" | "batchMaxCalls" | "knownUserTtlMs">;
   database: Database;
   verifyToken: VerifyToken;
   logger: Logger;
@@ -57,7 +57,7 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
       }
     },
   };
-  const trpc = createTrpcHandler(handlerOptions);
+  const trpc = createTrpcHandler({ ...handlerOptions, maxBatchSize: config.batchMaxCalls });
   // The Node handler itself, not `createOpenApiHttpHandler`, which turns the request into a fetch
   // `Request` first: this one keeps `req` (its headers, the log's user) and limits the body alike.
   const rest = createOpenApiNodeHttpHandler(handlerOptions);
@@ -93,7 +93,7 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
       return json(res, ready ? 200 : 503, { status: ready ? "ready" : "unavailable" });
     }
     if (url.pathname.startsWith(TRPC_PREFIX)) {
-      return trpc(req, res, url.pathname.slice(TRPC_PREFIX.length));
+      return trpc(req, res, url.pathname.slice(TRPC_PREFIX.length), url);
     }
     if (url.pathname === `${REST_PREFIX}/openapi.json`) return json(res, 200, restDocument, true);
     if (url.pathname.startsWith(`${REST_PREFIX}/docs`) && (await serveDocs(url.pathname, res)))

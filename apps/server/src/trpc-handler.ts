@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream } from "node:stream/web";
+import { oversizedBatch } from "@tasks/api";
 import type { AnyTRPCRouter, inferRouterContext, TRPCError } from "@trpc/server";
 import {
   incomingMessageToRequest,
@@ -12,6 +13,8 @@ import { resolveResponse } from "@trpc/server/http";
 export interface TrpcHandlerOptions<TRouter extends AnyTRPCRouter> {
   router: TRouter;
   maxBodySize: number;
+  /** The most calls one request may batch; an oversized batch is a 400 and runs nothing. */
+  maxBatchSize: number;
   createContext(opts: { req: IncomingMessage }): Promise<inferRouterContext<TRouter>>;
   onError(opts: { error: TRPCError; path?: string }): void;
 }
@@ -27,14 +30,25 @@ export interface TrpcHandlerOptions<TRouter extends AnyTRPCRouter> {
 export function createTrpcHandler<TRouter extends AnyTRPCRouter>(
   options: TrpcHandlerOptions<TRouter>,
 ) {
-  const { router, maxBodySize, createContext, onError } = options;
-  return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+  const { router, maxBodySize, maxBatchSize, createContext, onError } = options;
+  return async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    url: URL,
+  ): Promise<void> => {
+    const refused = oversizedBatch(path, url, maxBatchSize);
+    if (refused) {
+      res.writeHead(400, { "content-type": "application/json" }).end(refused);
+      return;
+    }
     try {
       const request = incomingMessageToRequest(req, res, { maxBodySize });
       const response = await resolveResponse({
         router,
         req: request,
         path,
+        maxBatchSize,
         createContext: () => createContext({ req }),
         onError,
         error: null,

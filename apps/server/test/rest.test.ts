@@ -488,7 +488,12 @@ describe("an unreachable database", () => {
     // Nothing listens on this port: every connection is refused at once.
     const database = await connectTestDb(`postgres://postgres@127.0.0.1:${await freePort()}/x`);
     const server = createApiServer({
-      config: { corsOrigins: [], bodyLimitBytes: 100 * 1024, knownUserTtlMs: 60_000 },
+      config: {
+        corsOrigins: [],
+        bodyLimitBytes: 100 * 1024,
+        batchMaxCalls: 20,
+        knownUserTtlMs: 60_000,
+      },
       database,
       verifyToken: createTokenVerifier(authConfigs(setup.jwks).jwks),
       logger: createLogger("silent"),

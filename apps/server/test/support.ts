@@ -69,7 +69,7 @@ export interface TestApi {
   databaseUrl: string;
   client(
     token?: string,
-    options?: { batch?: boolean; fetch?: typeof fetch },
+    options?: { batch?: boolean; fetch?: typeof fetch; maxItems?: number },
   ): ReturnType<typeof createTRPCClient<AppRouter>>;
   stop(): Promise<void>;
 }
@@ -88,7 +88,12 @@ export async function startTestApi(
   const bouncer = process.env.TEST_VIA_PGBOUNCER ? await startPgBouncer(directUrl) : undefined;
   const database: Database = await connectTestDb(bouncer?.url ?? directUrl);
   const server = createApiServer({
-    config: { corsOrigins: ["http://app.test"], bodyLimitBytes: 100 * 1024, knownUserTtlMs },
+    config: {
+      corsOrigins: ["http://app.test"],
+      bodyLimitBytes: 100 * 1024,
+      batchMaxCalls: 20,
+      knownUserTtlMs,
+    },
     database,
     verifyToken: createTokenVerifier(...[auth].flat()),
     logger: createLogger("silent"),
@@ -98,13 +103,14 @@ export async function startTestApi(
     url,
     db: database.client,
     databaseUrl: bouncer?.url ?? directUrl,
-    client(token, { batch = true, fetch } = {}) {
-      const link = (batch ? httpBatchLink : httpLink)({
+    client(token, { batch = true, fetch, maxItems } = {}) {
+      const options = {
         url: `${url}/trpc`,
         transformer: superjson,
         headers: () => (token ? { authorization: `Bearer ${token}` } : {}),
         ...(fetch ? { fetch } : {}),
-      });
+      };
+      const link = batch ? httpBatchLink({ ...options, maxItems }) : httpLink(options);
       return createTRPCClient<AppRouter>({ links: [link] });
     },
     async stop() {

@@ -224,4 +224,26 @@ describe("the README's deployments, started as it says", () => {
     services.push(await start(alone, alone.commands[0] as string, webPort, "/sign-in"));
     await servesTasks(`${webUrl}/api/trpc`, await personToken(webUrl));
   }, 120_000);
+
+  it("the web app's own API has the API server's limits: batch size and body size", async () => {
+    const authorization = `Bearer ${await personToken(webUrl)}`;
+    const calls = (count: number) => Array.from({ length: count }, () => "task.stats").join(",");
+    const within = await fetch(`${webUrl}/api/trpc/${calls(20)}?batch=1`, {
+      headers: { authorization },
+    });
+    expect(within.status).toBe(200);
+    const over = await fetch(`${webUrl}/api/trpc/${calls(21)}?batch=1`, {
+      headers: { authorization },
+    });
+    expect(over.status).toBe(400);
+    expect(JSON.stringify(await over.json())).toContain(
+      "A request may batch at most 20 calls (BATCH_MAX_CALLS); this one has 21.",
+    );
+    const huge = await fetch(`${webUrl}/api/trpc/task.create`, {
+      method: "POST",
+      headers: { authorization, "content-type": "application/json" },
+      body: JSON.stringify({ json: { title: "x", description: "y".repeat(200 * 1024) } }),
+    });
+    expect(huge.status).toBe(413);
+  }, 60_000);
 });

@@ -18,6 +18,7 @@ export {
   MAX_TOKEN_LENGTH,
   type VerifyToken,
 } from "./auth.ts";
+export { oversizedBatch, trpcErrorBody } from "./limits.ts";
 export { type AppRouter, appRouter, createCaller } from "./root.ts";
 export { taskSelect } from "./router/task.ts";
 export { transformer } from "./transformer.ts";

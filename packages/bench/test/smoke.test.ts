@@ -26,7 +26,12 @@ beforeAll(async () => {
   testDb = await createTestDatabase();
   const database = await connectTestDb(testDb.url);
   const api = createApiServer({
-    config: { corsOrigins: [], bodyLimitBytes: 100 * 1024, knownUserTtlMs: 60_000 },
+    config: {
+      corsOrigins: [],
+      bodyLimitBytes: 100 * 1024,
+      batchMaxCalls: 20,
+      knownUserTtlMs: 60_000,
+    },
     database,
     verifyToken: createTokenVerifier({ mode: "secret", ...AUTH }),
     logger: createLogger("silent"),

@@ -12,10 +12,11 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
   // Rendered per request, so that API_URL is read when the app runs, not frozen in at build
   // time (as a NEXT_PUBLIC_ variable would be): one build serves either deployment.
   await connection();
+  const { apiUrl, batchMaxCalls } = loadConfig();
   return (
     <html lang="en">
       <body>
-        <TRPCReactProvider apiUrl={loadConfig().apiUrl}>
+        <TRPCReactProvider apiUrl={apiUrl} batchMaxCalls={batchMaxCalls}>
           <main>{children}</main>
         </TRPCReactProvider>
       </body>

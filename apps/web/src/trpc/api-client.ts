@@ -9,7 +9,11 @@ import { isUnauthorized } from "../lib/errors.ts";
  * from `tokens`; a call the API refuses as unauthorized is sent once more with
  * a fresh token, so that an expired or revoked token costs the user nothing.
  */
-export function createApiClient(apiUrl: string, tokens: ApiTokenSource): TRPCClient<AppRouter> {
+export function createApiClient(
+  apiUrl: string,
+  tokens: ApiTokenSource,
+  { batchMaxCalls = 20 }: { batchMaxCalls?: number } = {},
+): TRPCClient<AppRouter> {
   return createTRPCClient<AppRouter>({
     links: [
       retryLink({
@@ -22,6 +26,8 @@ export function createApiClient(apiUrl: string, tokens: ApiTokenSource): TRPCCli
       httpBatchLink({
         url: apiUrl,
         transformer: superjson,
+        // As many calls in one request as the API takes (BATCH_MAX_CALLS); more go in another.
+        maxItems: batchMaxCalls,
         async headers() {
           const token = await tokens.get();
           return token ? { authorization: `Bearer ${token}` } : {};

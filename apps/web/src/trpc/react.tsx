@@ -17,10 +17,19 @@ function onError(error: Error) {
 }
 
 /** The browser's query cache and API client, for the client components below. */
-export function TRPCReactProvider({ apiUrl, children }: { apiUrl: string; children: ReactNode }) {
+export function TRPCReactProvider({
+  apiUrl,
+  batchMaxCalls,
+  children,
+}: {
+  apiUrl: string;
+  /** The API's BATCH_MAX_CALLS: larger batches are split, never refused. */
+  batchMaxCalls: number;
+  children: ReactNode;
+}) {
   const [queryClient] = useState(() => createQueryClient({ onError }));
   const [trpcClient] = useState(() =>
-    createApiClient(apiUrl, createApiTokenSource(fetchBetterAuthToken)),
+    createApiClient(apiUrl, createApiTokenSource(fetchBetterAuthToken), { batchMaxCalls }),
   );
   return (
     <QueryClientProvider client={queryClient}>

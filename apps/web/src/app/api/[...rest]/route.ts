@@ -1,5 +1,6 @@
 import { appRouter, createRestDocument, REST_PREFIX } from "@tasks/api";
 import { createOpenApiFetchHandler } from "trpc-to-openapi";
+import { readBody, withBody } from "../../../server/body.ts";
 import { services } from "../../../server/services.ts";
 
 /**
@@ -7,9 +8,6 @@ import { services } from "../../../server/services.ts";
  * without the API server: the same procedures, token checks and errors as `/api/trpc`. Next
  * routes `/api/auth/*` and `/api/trpc/*` to their own, more specific, handlers.
  */
-
-/** Larger bodies get 413, as from the API server with its default `BODY_LIMIT_BYTES`. */
-const BODY_LIMIT_BYTES = 100 * 1024;
 
 let document: string | undefined;
 
@@ -19,20 +17,21 @@ async function handler(request: Request): Promise<Response> {
     document ??= JSON.stringify(createRestDocument());
     return new Response(document, { headers: { "content-type": "application/json" } });
   }
-  const body = request.body ? await readBody(request) : undefined;
+  const { config, createApiContext } = await services();
+  // Larger bodies get 413, as from the API server (BODY_LIMIT_BYTES).
+  const body = request.body ? await readBody(request, config.bodyLimitBytes) : undefined;
   if (body === null) {
     return Response.json(
       { message: "Request body too large", code: "PAYLOAD_TOO_LARGE" },
       { status: 413 },
     );
   }
-  const { createApiContext } = await services();
   // The adapter strips the first `/api` of the whole URL, so the host must not hold one.
-  const local = new Request(new URL(`${url.pathname}${url.search}`, "http://localhost"), {
-    method: request.method,
-    headers: request.headers,
+  const local = withBody(
+    request,
+    new URL(`${url.pathname}${url.search}`, "http://localhost"),
     body,
-  });
+  );
   return createOpenApiFetchHandler({
     endpoint: REST_PREFIX,
     router: appRouter,
@@ -45,25 +44,6 @@ async function handler(request: Request): Promise<Response> {
       }
     },
   });
-}
-
-/** The body, or null when it is over the limit (counted as it arrives, not as announced). */
-async function readBody(request: Request): Promise<ArrayBuffer | null> {
-  if (Number(request.headers.get("content-length") ?? 0) > BODY_LIMIT_BYTES) return null;
-  const reader = request.body?.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (reader) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > BODY_LIMIT_BYTES) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  return new Blob(chunks as BlobPart[]).arrayBuffer();
 }
 
 export { handler as DELETE, handler as GET, handler as PATCH, handler as POST, handler as PUT };

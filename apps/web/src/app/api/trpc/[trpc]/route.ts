@@ -1,18 +1,35 @@
-import { appRouter } from "@tasks/api";
+import { appRouter, oversizedBatch, trpcErrorBody } from "@tasks/api";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { OWN_API_PATH } from "../../../../env.ts";
+import { readBody, withBody } from "../../../../server/body.ts";
 import { services } from "../../../../server/services.ts";
+
+const json = { "content-type": "application/json" };
 
 /**
  * The API inside the web app, for deployments without the API server: the same
  * router and the same token checks, against Better Auth's JWKS.
  */
 async function handler(request: Request): Promise<Response> {
-  const { createApiContext } = await services();
+  const { config, createApiContext } = await services();
+  const url = new URL(request.url);
+  // The same limits as the API server's: BATCH_MAX_CALLS and BODY_LIMIT_BYTES.
+  const path = url.pathname.slice(OWN_API_PATH.length + 1);
+  const refused = oversizedBatch(path, url, config.batchMaxCalls);
+  if (refused) return new Response(refused, { status: 400, headers: json });
+  const body = request.body ? await readBody(request, config.bodyLimitBytes) : undefined;
+  if (body === null) {
+    const message = `The request body is over ${config.bodyLimitBytes} bytes (BODY_LIMIT_BYTES).`;
+    return new Response(trpcErrorBody("PAYLOAD_TOO_LARGE", message), {
+      status: 413,
+      headers: json,
+    });
+  }
   return fetchRequestHandler({
     endpoint: OWN_API_PATH,
     router: appRouter,
-    req: request,
+    req: withBody(request, url, body),
+    maxBatchSize: config.batchMaxCalls,
     createContext: () =>
       createApiContext({ authorization: request.headers.get("authorization") ?? undefined }),
     onError({ error, path }) {

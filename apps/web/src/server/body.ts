@@ -1,0 +1,26 @@
+/**
+ * A request's body, or null when it is over `limit` bytes: counted as it arrives, not as
+ * announced, so a client cannot make the app buffer more than the limit.
+ */
+export async function readBody(request: Request, limit: number): Promise<ArrayBuffer | null> {
+  if (Number(request.headers.get("content-length") ?? 0) > limit) return null;
+  const reader = request.body?.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (reader) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return new Blob(chunks as BlobPart[]).arrayBuffer();
+}
+
+/** A request with the same method, headers and URL, and a body already read. */
+export function withBody(request: Request, url: URL, body: ArrayBuffer | undefined): Request {
+  return new Request(url, { method: request.method, headers: request.headers, body });
+}
