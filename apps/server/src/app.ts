@@ -74,7 +74,7 @@ function resolveAuth(config: Config, logger: Logger): AuthConfig[] {
   logger.warn(
     `NO AUTH CONFIGURED: accepting the web app's tokens (EdDSA, keys from ${DEVELOPMENT_JWKS_URL}) ` +
       "and HS256 tokens signed with a generated development secret " +
-      "(`pnpm token --sub <id> --email <email>`). Never run like this in production.",
+      "(`pnpm dev-token --sub <id> --email <email>`). Never run like this in production.",
   );
   return auth;
 }

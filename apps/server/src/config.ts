@@ -115,7 +115,7 @@ export const DEVELOPMENT_JWKS_URL = `${DEVELOPMENT_WEB_URL}/api/auth/jwks`;
 
 /**
  * Token checks in development when none are configured: the web app's Better
- * Auth (sign-up in the browser) and a local HS256 secret (`pnpm token`, for
+ * Auth (sign-up in the browser) and a local HS256 secret (`pnpm dev-token`, for
  * curl). Each takes only its own algorithms, so neither can pose as the other.
  */
 export function developmentAuth({

@@ -1,5 +1,5 @@
 /**
- * Prints a token for the development server: `pnpm token --sub alice --email alice@example.com`.
+ * Prints a token for the development server: `pnpm dev-token --sub alice --email alice@example.com`.
  * Signs with AUTH_JWT_SECRET when it is set, otherwise with the generated development secret.
  */
 import { parseArgs } from "node:util";
@@ -16,7 +16,9 @@ const { values } = parseArgs({
 });
 
 if (!values.sub) {
-  console.error("Usage: pnpm token --sub <user id> [--email <email>] [--name <name>] [--ttl 1h]");
+  console.error(
+    "Usage: pnpm dev-token --sub <user id> [--email <email>] [--name <name>] [--ttl 1h]",
+  );
   process.exit(1);
 }
 

@@ -1,7 +1,7 @@
 /**
  * The real Better Auth (as the web app configures it) served over HTTP, and the
  * API verifying its tokens the way development does: its JWKS, plus the local
- * HS256 secret of `pnpm token`. Both share one database, as in production.
+ * HS256 secret of `pnpm dev-token`. Both share one database, as in production.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createAccounts } from "@tasks/api";
@@ -138,7 +138,7 @@ describe("Better Auth's tokens at the API", () => {
     expect((await api.client(token).user.me.query()).id).toBe(userId);
   });
 
-  it("in development, `pnpm token`'s HS256 tokens work too, and cannot pose as the JWKS", async () => {
+  it("in development, `pnpm dev-token`'s HS256 tokens work too, and cannot pose as the JWKS", async () => {
     const local = await signToken({ sub: "curl-user", email: "curl@example.com" });
     expect((await api.client(local).user.me.query()).id).toBe("curl-user");
     // An EdDSA header on a token not signed by Better Auth's key is refused.

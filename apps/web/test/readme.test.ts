@@ -6,6 +6,7 @@
  * origins replaced by loopback ones) and nothing else in its environment, then serves a signed-up
  * person's tasks. Turbo builds both apps first, as for `app.test.ts`.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createTestDatabase, type TestDatabase, testServerUrl } from "@tasks/db/testing";
@@ -57,6 +58,21 @@ describe("the README's commands", () => {
       if (!script || words[0] === "--filter" || words.includes("exec")) continue;
       if (PNPM_COMMANDS.has(words[0] ?? "")) continue;
       expect(Object.keys(rootPackage.scripts), `pnpm ${words.join(" ")}`).toContain(script);
+    }
+  });
+
+  it("name scripts that no command of pnpm's own shadows (`pnpm token` would not run a script)", () => {
+    const scripts = new Set(
+      codeSnippets()
+        .flatMap(pnpmInvocations)
+        .map(({ words }) => words.find((word) => !word.startsWith("-")))
+        .filter((word): word is string => !!word && word in rootPackage.scripts),
+    );
+    expect(scripts.size).toBeGreaterThan(10);
+    for (const script of scripts) {
+      // pnpm's help knows its own commands, and has "No results" for anything else.
+      const help = execFileSync("pnpm", ["help", script], { cwd: root, encoding: "utf8" });
+      expect(help, `pnpm ${script}`).toContain(`No results for "${script}"`);
     }
   });
 
