@@ -27,6 +27,50 @@ export class ScopeViolationError extends Error {
 type Args = Record<string, unknown>;
 type Where = Record<string, unknown>;
 
+/** What a call returns of the rows it reaches; `select` and `include` may also read relations. */
+const SHAPING = ["select", "include", "omit"] as const;
+/** A listing: which rows, in which order, from where. */
+const LISTING = ["where", "orderBy", "cursor", "take", "skip", "distinct"] as const;
+const AGGREGATES = ["_count", "_min", "_max"] as const;
+
+/** The arguments of each operation, as the generated client declares them for Task. */
+const OPERATION_ARGUMENTS: Readonly<Record<string, ReadonlySet<string>>> = {
+  findMany: new Set([...SHAPING, ...LISTING]),
+  findFirst: new Set([...SHAPING, ...LISTING]),
+  findFirstOrThrow: new Set([...SHAPING, ...LISTING]),
+  findUnique: new Set([...SHAPING, "where"]),
+  findUniqueOrThrow: new Set([...SHAPING, "where"]),
+  count: new Set(["where", "orderBy", "cursor", "take", "skip", "select"]),
+  aggregate: new Set(["where", "orderBy", "cursor", "take", "skip", ...AGGREGATES]),
+  groupBy: new Set(["where", "orderBy", "by", "having", "take", "skip", ...AGGREGATES]),
+  create: new Set([...SHAPING, "data"]),
+  createMany: new Set(["data", "skipDuplicates"]),
+  createManyAndReturn: new Set([...SHAPING, "data", "skipDuplicates"]),
+  update: new Set([...SHAPING, "where", "data"]),
+  updateMany: new Set(["where", "data", "limit"]),
+  updateManyAndReturn: new Set([...SHAPING, "where", "data", "limit"]),
+  upsert: new Set([...SHAPING, "where", "create", "update"]),
+  delete: new Set([...SHAPING, "where"]),
+  deleteMany: new Set(["where", "limit"]),
+};
+
+/**
+ * The arguments of each operation the scope handles, per model, as the generated
+ * client declares them (the test compares the two). Any other argument is
+ * refused, so one that a Prisma upgrade adds is refused until it is handled here.
+ */
+export const SCOPED_ARGUMENTS: Readonly<
+  Record<string, Readonly<Record<string, ReadonlySet<string>>>>
+> = {
+  Task: OPERATION_ARGUMENTS,
+  // Bulk writes that return rows include only relations to one row, and User has none.
+  User: {
+    ...OPERATION_ARGUMENTS,
+    createManyAndReturn: new Set(["select", "omit", "data", "skipDuplicates"]),
+    updateManyAndReturn: new Set(["select", "omit", "where", "data", "limit"]),
+  },
+};
+
 const READS_MANY = new Set([
   "findMany",
   "findFirst",
@@ -40,17 +84,38 @@ const UPDATES_MANY = new Set(["updateMany", "updateManyAndReturn"]);
 const CREATES_MANY = new Set(["createMany", "createManyAndReturn"]);
 
 /** The operations each model's scope handles; every other operation is refused. */
-export const SCOPED_OPERATIONS = [
-  ...READS_MANY,
-  ...READS_ONE,
-  ...UPDATES_MANY,
-  ...CREATES_MANY,
-  "create",
-  "update",
-  "upsert",
-  "delete",
-  "deleteMany",
-] as const;
+export const SCOPED_OPERATIONS = Object.keys(OPERATION_ARGUMENTS);
+
+/** A relation read through `select` or `include`. */
+interface Relation {
+  /** The model (or Prisma's relation-count type) it leads to. */
+  model: string;
+  /** The arguments it takes there. */
+  arguments: ReadonlySet<string>;
+}
+
+/**
+ * Every relation that `select` and `include` can read, per model. Each links a
+ * user's row only to rows of the same user (a task's `user` is its owner, a
+ * user's `tasks` are theirs), so filters and orderings through relations, in
+ * `where`, `orderBy` or a relation's own arguments, stay inside the user's rows
+ * as they are. A cursor is the exception: Prisma looks its row up by the cursor
+ * alone, wherever it appears.
+ */
+export const SCOPED_RELATIONS: Readonly<Record<string, Readonly<Record<string, Relation>>>> = {
+  Task: { user: { model: "User", arguments: new Set(SHAPING) } },
+  User: {
+    tasks: { model: "Task", arguments: new Set([...SHAPING, ...LISTING]) },
+    _count: { model: "UserCountOutputType", arguments: new Set(["select"]) },
+  },
+  // `_count: { select: { tasks: { where } } }` counts the user's tasks that match.
+  UserCountOutputType: { tasks: { model: "Task", arguments: new Set(["where"]) } },
+};
+
+/** The same, as lists, for the walk over a selection. */
+const RELATIONS_OF = new Map(
+  Object.entries(SCOPED_RELATIONS).map(([model, relations]) => [model, Object.entries(relations)]),
+);
 
 /** Nested writes on `user.tasks` that stay inside the user's own tasks. */
 const OWN_TASK_WRITES = new Set([
@@ -103,6 +168,8 @@ function userScope(userId: string) {
 
 /** How one model is kept to a user's rows. */
 interface ModelScope {
+  /** The field that holds a row's user. */
+  owner: string;
   /** The filter that selects the user's rows. */
   owned(userId: string): Where;
   /** Checks and completes the data of a new row. */
@@ -112,14 +179,36 @@ interface ModelScope {
 }
 
 const SCOPES: Record<string, ModelScope> = {
-  Task: { owned: (userId) => ({ userId }), create: taskCreate, update: taskUpdate },
-  User: { owned: (userId) => ({ id: userId }), create: userCreate, update: userUpdate },
+  Task: {
+    owner: "userId",
+    owned: (userId) => ({ userId }),
+    create: taskCreate,
+    update: taskUpdate,
+  },
+  User: {
+    owner: "id",
+    owned: (userId) => ({ id: userId }),
+    create: userCreate,
+    update: userUpdate,
+  },
 };
 
 /** Rewrites one operation's arguments so that it can only reach the user's rows. */
 function scopeOperation(model: string, operation: string, args: Args, userId: string): Args {
   const scope = SCOPES[model];
   if (!scope) throw new ScopeViolationError(`Model ${model} has no user scope.`);
+  const accepted = SCOPED_ARGUMENTS[model]?.[operation];
+  if (!accepted) {
+    throw new ScopeViolationError(`${model}.${operation} has no user scope and is refused.`);
+  }
+  checkArguments(args, accepted, model, operation);
+  const scoped = scopeRows(scope, operation, args, userId);
+  if (scoped.cursor !== undefined) scoped.cursor = ownCursor(scoped.cursor, scope.owner, userId);
+  return scopeRelations(model, scoped, userId);
+}
+
+/** The operation's rows: its filter ANDed with the user, its data checked. Returns a new object. */
+function scopeRows(scope: ModelScope, operation: string, args: Args, userId: string): Args {
   const owned = scope.owned(userId);
   if (READS_MANY.has(operation) || operation === "deleteMany") {
     return { ...args, where: andWhere(args.where, owned) };
@@ -150,7 +239,84 @@ function scopeOperation(model: string, operation: string, args: Args, userId: st
       update: scope.update(args.update, userId),
     };
   }
-  throw new ScopeViolationError(`${model}.${operation} has no user scope and is refused.`);
+  throw new ScopeViolationError(`${operation} has no user scope and is refused.`);
+}
+
+/** Refuses any argument not in `accepted` (`model.name` says where). */
+function checkArguments(args: Args, accepted: ReadonlySet<string>, model: string, name: string) {
+  for (const key in args) {
+    if (args[key] !== undefined && !accepted.has(key)) {
+      throw new ScopeViolationError(
+        `${model}.${name} does not take \`${key}\` on a user-scoped client.`,
+      );
+    }
+  }
+}
+
+/**
+ * Prisma finds a cursor's row by the cursor alone, not through `where`, so a
+ * cursor on another user's row would position the user's listing against it.
+ * The query compiler takes only plain field values in a cursor (no AND, no
+ * filters), so the owner goes in as one more field.
+ */
+function ownCursor(cursor: unknown, owner: string, userId: string): Args {
+  const unique = record(cursor, "A cursor");
+  const value = unique[owner];
+  if (value === undefined) return { ...unique, [owner]: userId };
+  if (value === userId) return unique;
+  throw new ScopeViolationError(
+    `A cursor on a user-scoped client points at the user's own rows only: its \`${owner}\` must be the user's.`,
+  );
+}
+
+/**
+ * Checks the arguments of the relations that `select` and `include` read, and
+ * scopes their cursors. Only relations given as objects are walked: `true` or a
+ * scalar field costs one lookup per relation. Returns `args` itself, or a copy
+ * where something changed.
+ */
+function scopeRelations(model: string, args: Args, userId: string): Args {
+  const select = scopeSelection(model, args.select, userId);
+  const include = scopeSelection(model, args.include, userId);
+  if (select === args.select && include === args.include) return args;
+  const scoped = { ...args };
+  if (select !== args.select) scoped.select = select;
+  if (include !== args.include) scoped.include = include;
+  return scoped;
+}
+
+/** One `select` or `include`: itself if it reads no relation with arguments, else a scoped copy. */
+function scopeSelection(model: string, selection: unknown, userId: string): unknown {
+  if (selection === null || typeof selection !== "object") return selection;
+  const relations = RELATIONS_OF.get(model);
+  if (!relations) return selection;
+  let copy: Args | undefined;
+  for (const [name, relation] of relations) {
+    const nested = (selection as Args)[name];
+    if (nested === null || typeof nested !== "object") continue;
+    copy ??= { ...(selection as Args) };
+    copy[name] = scopeRelation(model, name, relation, nested as Args, userId);
+  }
+  return copy ?? selection;
+}
+
+function scopeRelation(
+  model: string,
+  name: string,
+  relation: Relation,
+  args: Args,
+  userId: string,
+): Args {
+  checkArguments(args, relation.arguments, model, name);
+  let scoped = args;
+  if (args.cursor !== undefined) {
+    const owner = SCOPES[relation.model]?.owner;
+    if (!owner) {
+      throw new ScopeViolationError(`${model}.${name} takes no cursor on a user-scoped client.`);
+    }
+    scoped = { ...args, cursor: ownCursor(args.cursor, owner, userId) };
+  }
+  return scopeRelations(relation.model, scoped, userId);
 }
 
 /** `where AND scope`, for filters that may match many rows. */
