@@ -6,9 +6,10 @@
  * origins replaced by loopback ones) and nothing else in its environment, then serves a signed-up
  * person's tasks. Turbo builds both apps first, as for `app.test.ts`.
  */
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { createTestDatabase, type TestDatabase, testServerUrl } from "@tasks/db/testing";
 import { freePort } from "@tasks/db/testing/browser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +22,7 @@ const rootPackage = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
   engines: { node: string };
   scripts: Record<string, string>;
 };
+const execFileAsync = promisify(execFile);
 const pinnedPnpm = rootPackage.packageManager.replace(/^pnpm@/, "");
 
 /** pnpm's own commands that the README uses; anything else after `pnpm` must be a root script. */
@@ -61,7 +63,7 @@ describe("the README's commands", () => {
     }
   });
 
-  it("name scripts that no command of pnpm's own shadows (`pnpm token` would not run a script)", () => {
+  it("name scripts that no command of pnpm's own shadows (`pnpm token` would not run a script)", async () => {
     const scripts = new Set(
       codeSnippets()
         .flatMap(pnpmInvocations)
@@ -69,12 +71,17 @@ describe("the README's commands", () => {
         .filter((word): word is string => !!word && word in rootPackage.scripts),
     );
     expect(scripts.size).toBeGreaterThan(10);
-    for (const script of scripts) {
-      // pnpm's help knows its own commands, and has "No results" for anything else.
-      const help = execFileSync("pnpm", ["help", script], { cwd: root, encoding: "utf8" });
+    // pnpm's help knows its own commands, and has "No results" for anything else.
+    const helps = await Promise.all(
+      [...scripts].map(async (script) => {
+        const { stdout } = await execFileAsync("pnpm", ["help", script], { cwd: root });
+        return [script, stdout] as const;
+      }),
+    );
+    for (const [script, help] of helps) {
       expect(help, `pnpm ${script}`).toContain(`No results for "${script}"`);
     }
-  });
+  }, 120_000);
 
   it("ask for the Node that engines, .nvmrc and .node-version say", () => {
     const major = rootPackage.engines.node.match(/^>=(\d+)$/)?.[1];
