@@ -76,6 +76,10 @@ export interface Config {
   bodyLimitBytes: number;
   /** The most tRPC calls one request may batch. */
   batchMaxCalls: number;
+  /** A request's deadline (ms): PostgreSQL cancels its statements at it, and the caller gets 503. */
+  requestTimeoutMs: number;
+  /** The most tasks one account may hold. */
+  taskQuota: number;
   /** Absent only in development, where the web app's Better Auth and a generated secret stand in. */
   auth: AuthConfig | undefined;
   /**
@@ -104,6 +108,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     batchMaxCalls: env.BATCH_MAX_CALLS,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    taskQuota: env.TASK_QUOTA,
     auth: authConfig(env),
     knownUserTtlMs: env.AUTH_USER_CACHE_SECONDS * 1000,
   };

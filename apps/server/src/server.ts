@@ -8,7 +8,7 @@ import {
   REST_PREFIX,
   type VerifyToken,
 } from "@tasks/api";
-import type { Database } from "@tasks/db";
+import { type Database, withDeadline } from "@tasks/db";
 import type { TRPCError } from "@trpc/server";
 import { createOpenApiNodeHttpHandler } from "trpc-to-openapi";
 import type { Config } from "./config.ts";
@@ -18,7 +18,15 @@ import { serveDocs } from "./rest-docs.ts";
 import { createTrpcHandler } from "./trpc-handler.ts";
 
 export interface ServerDeps {
-  config: Pick<Config, "corsOrigins" | "bodyLimitBytes" | "batchMaxCalls" | "knownUserTtlMs">;
+  config: Pick<
+    Config,
+    | "corsOrigins"
+    | "bodyLimitBytes"
+    | "batchMaxCalls"
+    | "knownUserTtlMs"
+    | "requestTimeoutMs"
+    | "taskQuota"
+  >;
   database: Database;
   verifyToken: VerifyToken;
   logger: Logger;
@@ -32,6 +40,7 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
     db: database.client,
     verifyToken,
     accounts: createAccounts(database.client, { knownTtlMs: config.knownUserTtlMs }),
+    limits: { taskQuota: config.taskQuota },
   });
   /** The signed-in user of each request, for its log line. */
   const users = new WeakMap<IncomingMessage, string>();
@@ -63,7 +72,12 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
   const rest = createOpenApiNodeHttpHandler(handlerOptions);
   const restDocument = JSON.stringify(createRestDocument());
 
-  const server = createServer(async (req, res) => {
+  // Every request runs under its deadline, which each of its statements carries to PostgreSQL.
+  const server = createServer((req, res) =>
+    withDeadline(config.requestTimeoutMs, () => serve(req, res)),
+  );
+
+  async function serve(req: IncomingMessage, res: ServerResponse) {
     const started = performance.now();
     // Shutting down: a request on a kept-alive connection is still answered, then the connection
     // closes, so the client's next request goes to a new connection (refused, or another
@@ -109,7 +123,7 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
       return rest(req, res);
     }
     json(res, 404, { error: "Not found" });
-  });
+  }
   return server;
 }
 

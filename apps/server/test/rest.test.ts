@@ -493,6 +493,8 @@ describe("an unreachable database", () => {
         bodyLimitBytes: 100 * 1024,
         batchMaxCalls: 20,
         knownUserTtlMs: 60_000,
+        requestTimeoutMs: 10_000,
+        taskQuota: 10_000,
       },
       database,
       verifyToken: createTokenVerifier(authConfigs(setup.jwks).jwks),

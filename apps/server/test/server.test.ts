@@ -37,7 +37,14 @@ describe("HTTP endpoints", () => {
       connectionTimeoutMs: 500,
     });
     const server = createApiServer({
-      config: { corsOrigins: [], bodyLimitBytes: 1024, batchMaxCalls: 20, knownUserTtlMs: 60_000 },
+      config: {
+        corsOrigins: [],
+        bodyLimitBytes: 1024,
+        batchMaxCalls: 20,
+        knownUserTtlMs: 60_000,
+        requestTimeoutMs: 10_000,
+        taskQuota: 10_000,
+      },
       database,
       verifyToken: createTokenVerifier({ mode: "secret", secret: SECRET }),
       logger: createLogger("silent"),
@@ -171,6 +178,8 @@ describe("request logs", () => {
         bodyLimitBytes: 1024 * 100,
         batchMaxCalls: 20,
         knownUserTtlMs: 60_000,
+        requestTimeoutMs: 10_000,
+        taskQuota: 10_000,
       },
       database,
       verifyToken: createTokenVerifier({ mode: "secret", secret: SECRET }),

@@ -80,7 +80,17 @@ export interface TestApi {
  */
 export async function startTestApi(
   auth: AuthConfig | AuthConfig[],
-  { databaseUrl, knownUserTtlMs = 60_000 }: { databaseUrl?: string; knownUserTtlMs?: number } = {},
+  {
+    databaseUrl,
+    knownUserTtlMs = 60_000,
+    requestTimeoutMs = 10_000,
+    taskQuota = 10_000,
+  }: {
+    databaseUrl?: string;
+    knownUserTtlMs?: number;
+    requestTimeoutMs?: number;
+    taskQuota?: number;
+  } = {},
 ): Promise<TestApi> {
   const testDb: TestDatabase | undefined = databaseUrl ? undefined : await createTestDatabase();
   const directUrl = databaseUrl ?? (testDb as TestDatabase).url;
@@ -93,6 +103,8 @@ export async function startTestApi(
       bodyLimitBytes: 100 * 1024,
       batchMaxCalls: 20,
       knownUserTtlMs,
+      requestTimeoutMs,
+      taskQuota,
     },
     database,
     verifyToken: createTokenVerifier(...[auth].flat()),

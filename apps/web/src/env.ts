@@ -38,6 +38,10 @@ export interface WebConfig {
   bodyLimitBytes: number;
   /** The most tRPC calls one request may batch; the browser's client splits at the same size. */
   batchMaxCalls: number;
+  /** A request's deadline (ms): PostgreSQL cancels its statements at it, and the caller gets 503. */
+  requestTimeoutMs: number;
+  /** The most tasks one account may hold. */
+  taskQuota: number;
 }
 
 export { ConfigError };
@@ -67,6 +71,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WebConfig {
     maxTokenAgeSeconds: env.AUTH_MAX_TOKEN_AGE_SECONDS,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     batchMaxCalls: env.BATCH_MAX_CALLS,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    taskQuota: env.TASK_QUOTA,
   };
 }
 

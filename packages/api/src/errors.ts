@@ -1,4 +1,10 @@
-import { isDatabaseUnavailable, Prisma, ScopeViolationError } from "@tasks/db";
+import {
+  isDatabaseUnavailable,
+  isTimedOut,
+  Prisma,
+  ScopeViolationError,
+  taskQuotaReached,
+} from "@tasks/db";
 import { TRPCError } from "@trpc/server";
 
 /** The one answer for a row that is missing or someone else's: the two must look the same. */
@@ -13,10 +19,19 @@ const PRISMA_CODES: Record<string, { code: TRPCError["code"]; message: string }>
 };
 
 const DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly.";
+const TIMED_OUT = "The request took longer than the server allows; try again shortly.";
 
 /** Turns an error from a resolver into the error the caller sees. */
 export function toApiError(error: TRPCError): TRPCError {
   const cause = error.cause;
+  if (isTimedOut(cause)) {
+    return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: TIMED_OUT, cause });
+  }
+  const quota = taskQuotaReached(cause);
+  if (quota !== undefined) {
+    const message = `This account holds its limit of ${quota} tasks; delete some to add more.`;
+    return new TRPCError({ code: "FORBIDDEN", message, cause });
+  }
   if (isDatabaseUnavailable(cause)) {
     return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: DATABASE_UNAVAILABLE, cause });
   }

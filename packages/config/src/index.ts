@@ -40,6 +40,10 @@ export const sharedVariables = {
   BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024, 100 * 1024),
   /** The most tRPC calls one HTTP request may batch; more get 400. */
   BATCH_MAX_CALLS: integer(1, 100, 20),
+  /** A request's deadline: its statements are cancelled by PostgreSQL at it, and it gets 503. */
+  REQUEST_TIMEOUT_MS: integer(100, 600_000, 10_000),
+  /** The most tasks one account may hold; creating more gets 403. */
+  TASK_QUOTA: integer(1, 10_000_000, 10_000),
 };
 
 type Shape = Record<string, z.ZodType>;

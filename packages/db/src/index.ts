@@ -1,4 +1,5 @@
 export { createDb, type Database, type DbOptions, type Driver, pickDriver } from "./client.ts";
+export { DeadlineExceededError, timeLeft, withDeadline } from "./deadline.ts";
 export { type EmbeddedServer, openEmbedded, workspaceRoot } from "./embedded.ts";
 export {
   Priority,
@@ -8,5 +9,11 @@ export {
   type User,
 } from "./generated/prisma/client.ts";
 export { applyMigrations } from "./migrate.ts";
-export { forUser, type ScopedDb, ScopeViolationError } from "./scoped.ts";
-export { isDatabaseUnavailable } from "./unavailable.ts";
+export {
+  forUser,
+  type ScopedDb,
+  type ScopeLimits,
+  ScopeViolationError,
+  transactionSettings,
+} from "./scoped.ts";
+export { isDatabaseUnavailable, isTimedOut, taskQuotaReached } from "./unavailable.ts";

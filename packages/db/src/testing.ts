@@ -61,6 +61,12 @@ export function useTestDb() {
     get driver() {
       return ready().driver;
     },
+    /** The database's URL, for connections of a test's own. */
+    get url() {
+      if (!database)
+        throw new Error("useTestDb: the database is ready only inside tests and hooks.");
+      return database.url;
+    },
   };
 }
 

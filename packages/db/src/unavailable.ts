@@ -1,3 +1,4 @@
+import { DeadlineExceededError } from "./deadline.ts";
 import { Prisma } from "./generated/prisma/client.ts";
 
 /**
@@ -46,8 +47,24 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /** The SQLSTATE behind a Prisma error that wraps a driver adapter's error (P2039 and others). */
-function sqlState(error: Prisma.PrismaClientKnownRequestError): string | undefined {
+export function sqlState(error: unknown): string | undefined {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return undefined;
   const meta = error.meta as { driverAdapterError?: { cause?: { code?: unknown } } } | undefined;
   const code = meta?.driverAdapterError?.cause?.code;
   return typeof code === "string" ? code : undefined;
+}
+
+/** Whether PostgreSQL cancelled the statement at its `statement_timeout` (or the deadline had passed). */
+export function isTimedOut(error: unknown): boolean {
+  return error instanceof DeadlineExceededError || sqlState(error) === "57014";
+}
+
+/** The quota that the `tasks_count_inserted` trigger refused an insert at, if `error` is that refusal. */
+export function taskQuotaReached(error: unknown): number | undefined {
+  if (sqlState(error) !== "TQ001") return undefined;
+  const meta = (error as Prisma.PrismaClientKnownRequestError).meta as {
+    driverAdapterError?: { cause?: { message?: string } };
+  };
+  const quota = /quota of (\d+)/.exec(meta.driverAdapterError?.cause?.message ?? "")?.[1];
+  return quota === undefined ? undefined : Number(quota);
 }

@@ -323,16 +323,10 @@ describe("everything else is refused", () => {
     expect(await db.task.count()).toBe(2);
   });
 
-  it("scoping holds inside interactive and batch transactions", async () => {
-    const seen = await alice.$transaction(async (tx) => {
-      await tx.task.updateMany({ data: { title: "tx" } });
-      return tx.task.findMany();
-    });
-    expect(seen.map((task) => task.userId)).toEqual(["alice"]);
-    const [count, tasks] = await alice.$transaction([alice.task.count(), alice.task.findMany()]);
-    expect(count).toBe(1);
-    expect(tasks.map((task) => task.title)).toEqual(["tx"]);
-    expect((await db.task.findUniqueOrThrow({ where: { id: bobTask.id } })).title).toBe("bob's");
+  it("transactions: each operation is one, and no caller may open another around it", async () => {
+    const scoped = alice as unknown as PrismaClient;
+    expect(() => scoped.$transaction(async () => undefined)).toThrow(refused);
+    expect(() => scoped.$transaction([])).toThrow(refused);
   });
 
   it("an empty user id cannot make a scoped client", () => {
@@ -834,6 +828,34 @@ describe("every argument is scoped, checked or proven safe", () => {
           aggregate: { _max: { createdAt: at(2), priority: "MEDIUM" } },
           grouped: [{ userId: "alice", _max: { title: "alice's later" } }],
           users: { _max: { email: "alice@example.com" } },
+        });
+      },
+    },
+    _sum: {
+      how: "safe: the sum over rows already scoped (a user's only number is its task count)",
+      async check() {
+        const own = await db.task.count({ where: { userId: "alice" } });
+        const answers = await sameWithoutBob({
+          users: () => alice.user.aggregate({ _sum: { taskCount: true } }),
+          grouped: () => alice.user.groupBy({ by: ["id"], _sum: { taskCount: true } }),
+        });
+        expect(answers).toEqual({
+          users: { _sum: { taskCount: own } },
+          grouped: [{ id: "alice", _sum: { taskCount: own } }],
+        });
+      },
+    },
+    _avg: {
+      how: "safe: the average over rows already scoped",
+      async check() {
+        const own = await db.task.count({ where: { userId: "alice" } });
+        const answers = await sameWithoutBob({
+          users: () => alice.user.aggregate({ _avg: { taskCount: true } }),
+          grouped: () => alice.user.groupBy({ by: ["id"], _avg: { taskCount: true } }),
+        });
+        expect(answers).toEqual({
+          users: { _avg: { taskCount: own } },
+          grouped: [{ id: "alice", _avg: { taskCount: own } }],
         });
       },
     },

@@ -58,6 +58,11 @@ async function start(): Promise<Services> {
     audience: origin,
     maxTokenAgeSeconds: config.maxTokenAgeSeconds,
   });
-  const createApiContext = createContextFactory({ db: database.client, verifyToken, accounts });
+  const createApiContext = createContextFactory({
+    db: database.client,
+    verifyToken,
+    accounts,
+    limits: { taskQuota: config.taskQuota },
+  });
   return { config, database, auth, accounts, createApiContext };
 }

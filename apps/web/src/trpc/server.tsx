@@ -17,11 +17,12 @@ export const getQueryClient = cache(createQueryClient);
 const createContext = cache(async (): Promise<Context> => {
   const session = await getSession();
   if (!session) throw new TRPCError({ code: "UNAUTHORIZED", message: "Not signed in." });
-  const { database, accounts } = await services();
+  const { config, database, accounts } = await services();
   const identity = identityOf(session);
   await accounts.ensure(identity);
+  const limits = { taskQuota: config.taskQuota, statementTimeoutMs: config.requestTimeoutMs };
   return {
-    ...createInnerContext({ userId: identity.userId, db: database.client }),
+    ...createInnerContext({ userId: identity.userId, db: database.client, limits }),
     deleteAccount: () => accounts.delete(identity.userId),
   };
 });

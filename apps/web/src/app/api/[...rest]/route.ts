@@ -1,6 +1,7 @@
 import { appRouter, createRestDocument, REST_PREFIX } from "@tasks/api";
 import { createOpenApiFetchHandler } from "trpc-to-openapi";
 import { readBody, withBody } from "../../../server/body.ts";
+import { withRequestDeadline } from "../../../server/deadline.ts";
 import { services } from "../../../server/services.ts";
 
 /**
@@ -46,4 +47,12 @@ async function handler(request: Request): Promise<Response> {
   });
 }
 
-export { handler as DELETE, handler as GET, handler as PATCH, handler as POST, handler as PUT };
+const deadlined = withRequestDeadline(handler);
+
+export {
+  deadlined as DELETE,
+  deadlined as GET,
+  deadlined as PATCH,
+  deadlined as POST,
+  deadlined as PUT,
+};

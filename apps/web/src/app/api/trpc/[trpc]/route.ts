@@ -2,6 +2,7 @@ import { appRouter, oversizedBatch, trpcErrorBody } from "@tasks/api";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { OWN_API_PATH } from "../../../../env.ts";
 import { readBody, withBody } from "../../../../server/body.ts";
+import { withRequestDeadline } from "../../../../server/deadline.ts";
 import { services } from "../../../../server/services.ts";
 
 const json = { "content-type": "application/json" };
@@ -40,4 +41,6 @@ async function handler(request: Request): Promise<Response> {
   });
 }
 
-export { handler as GET, handler as POST };
+const deadlined = withRequestDeadline(handler);
+
+export { deadlined as GET, deadlined as POST };
