@@ -9,6 +9,7 @@ const apiSuite = [
   "test/fuzz.test.ts",
   "test/rest.test.ts",
   "test/pgbouncer.test.ts",
+  "test/time-and-quota.test.ts",
 ];
 
 export default defineConfig({
