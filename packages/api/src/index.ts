@@ -19,6 +19,20 @@ export {
   type VerifyToken,
 } from "./auth.ts";
 export { oversizedBatch, trpcErrorBody } from "./limits.ts";
+export {
+  clientAddress,
+  createApiRateLimiter,
+  createRateLimiter,
+  limitRequest,
+  type RateLimitDecision,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitStore,
+  type RateLimits,
+  rateLimitHeaders,
+  rateLimitMessage,
+  trpcCalls,
+} from "./rate-limit.ts";
 export { type AppRouter, appRouter, createCaller } from "./root.ts";
 export { taskSelect } from "./router/task.ts";
 export { transformer } from "./transformer.ts";
