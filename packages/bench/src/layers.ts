@@ -1,6 +1,7 @@
 /**
  * Each layer's cost, in this process, as a ratio against the same work without the layer
- * (the two called by turns): the scoped client against the unscoped one, Prisma against the same SQL through
+ * (the two called by turns): the scoped client against the unscoped one (a read and a write), the
+ * task-counting trigger against the same INSERT without it, Prisma against the same SQL through
  * `pg`, the API's transformer and superjson against plain JSON for a page of 20 tasks, and the
  * API's token verifier.
  */
@@ -47,6 +48,16 @@ export async function measureLayers(url: string, sub: string, timeMs = 1000): Pr
   );
   let next = 0;
   const secret = new TextEncoder().encode(AUTH.secret);
+  // Rows the write layers add, told apart by their title and removed at the end.
+  const MARK = "layer cost row";
+  const quotaScoped = forUser(db, sub, { taskQuota: 10_000_000 });
+  // The same INSERT with triggers off (a superuser's session setting), to price the counting trigger.
+  const untriggered = new pg.Pool({
+    connectionString: url,
+    max: 1,
+    options: "-c session_replication_role=replica",
+  });
+  const INSERT_SQL = `INSERT INTO tasks (id, title, user_id, updated_at) VALUES (gen_random_uuid(), $1, $2, now())`;
 
   const pairs: [string, string, () => unknown, string, () => unknown][] = [
     [
@@ -55,6 +66,20 @@ export async function measureLayers(url: string, sub: string, timeMs = 1000): Pr
       () => scoped.task.findMany({ where: { AND: [] }, orderBy, take: 21, select }),
       "unscoped findMany",
       () => db.task.findMany({ where: { userId: sub }, orderBy, take: 21, select }),
+    ],
+    [
+      "scoped client, a write (its own transaction with settings, quota on)",
+      "scoped create",
+      () => quotaScoped.task.create({ data: { title: MARK, userId: sub }, select }),
+      "unscoped create",
+      () => db.task.create({ data: { title: MARK, userId: sub }, select }),
+    ],
+    [
+      "the task-counting trigger (INSERT)",
+      "INSERT through pg",
+      () => pool.query(INSERT_SQL, [MARK, sub]),
+      "the same INSERT with triggers off",
+      () => untriggered.query(INSERT_SQL, [MARK, sub]),
     ],
     [
       "Prisma",
@@ -113,6 +138,13 @@ export async function measureLayers(url: string, sub: string, timeMs = 1000): Pr
     }
     return costs;
   } finally {
+    await untriggered.query("DELETE FROM tasks WHERE user_id = $1 AND title = $2", [sub, MARK]);
+    // Rows inserted with triggers off were never counted: count the user's tasks afresh.
+    await pool.query(
+      "UPDATE users SET task_count = (SELECT count(*) FROM tasks WHERE user_id = $1) WHERE id = $1",
+      [sub],
+    );
+    await untriggered.end();
     await pool.end();
     await database.close();
   }

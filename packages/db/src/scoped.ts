@@ -185,7 +185,8 @@ export function transactionSettings(db: PrismaClient, userId: string, limits: Sc
   }
   const timeout = Math.ceil(left ?? limits.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
   const quota = limits.taskQuota === undefined ? "" : String(limits.taskQuota);
-  return db.$executeRaw`SELECT set_config('app.user_id', ${userId}, true),
+  // `$queryRaw`, not `$executeRaw`: the same statement, measurably cheaper inside a batch.
+  return db.$queryRaw`SELECT set_config('app.user_id', ${userId}, true),
     set_config('statement_timeout', ${String(timeout)}, true),
     set_config('app.task_quota', ${quota}, true)`;
 }
