@@ -12,7 +12,8 @@ beforeAll(() => {
   db = testDb.client.$extends({
     query: {
       $allOperations({ model, operation, args, query }) {
-        operations.push(`${model}.${operation}`);
+        // Model operations only: each scoped one also sends its transaction's settings (raw SQL).
+        if (model) operations.push(`${model}.${operation}`);
         return query(args);
       },
     },
