@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { type AuthConfig, createTokenVerifier } from "@tasks/api";
+import { type AuthConfig, createApiRateLimiter, createTokenVerifier } from "@tasks/api";
 import { developmentSecret } from "@tasks/auth/dev-secret";
 import { createDb } from "@tasks/db";
 import { type Config, DEVELOPMENT_JWKS_URL, developmentAuth } from "./config.ts";
@@ -32,10 +32,17 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   }
   logger.info({ driver: database.driver, url: database.embeddedUrl }, "database ready");
 
+  const rateLimiter = createApiRateLimiter(database.client, config.rateLimits, {
+    // The reason's message only, never the error (its fields could hold the connection string).
+    onStoreError: (reason) =>
+      logger.warn({ reason }, "rate limit store unavailable; limiting per instance"),
+    onStoreRecovered: () => logger.info("rate limit store available again"),
+  });
   const server = createApiServer({
     config,
     database,
     verifyToken: createTokenVerifier(...resolveAuth(config, logger)),
+    rateLimiter,
     logger,
   });
   await new Promise<void>((listening, failed) => {
@@ -57,6 +64,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
         const cutoff = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
         await closed;
         clearTimeout(cutoff);
+        await rateLimiter?.close();
         await database.close();
         logger.info("stopped");
       })();

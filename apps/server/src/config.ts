@@ -1,4 +1,4 @@
-import type { AuthConfig } from "@tasks/api";
+import type { AuthConfig, RateLimits } from "@tasks/api";
 import {
   ConfigError,
   httpUrl,
@@ -80,6 +80,11 @@ export interface Config {
   requestTimeoutMs: number;
   /** The most tasks one account may hold. */
   taskQuota: number;
+  /** Calls per minute of each user and of each address without a valid token (0: no limit). */
+  rateLimits: RateLimits & {
+    /** Proxies in front that append to X-Forwarded-For (0: the socket's peer is the client). */
+    trustedProxies: number;
+  };
   /** Absent only in development, where the web app's Better Auth and a generated secret stand in. */
   auth: AuthConfig | undefined;
   /**
@@ -110,6 +115,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     batchMaxCalls: env.BATCH_MAX_CALLS,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     taskQuota: env.TASK_QUOTA,
+    rateLimits: {
+      userPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
+      anonymousPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      trustedProxies: env.RATE_LIMIT_TRUSTED_PROXIES,
+    },
     auth: authConfig(env),
     knownUserTtlMs: env.AUTH_USER_CACHE_SECONDS * 1000,
   };

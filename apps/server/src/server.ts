@@ -2,10 +2,17 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
   appRouter,
+  clientAddress,
   createAccounts,
   createContextFactory,
   createRestDocument,
+  limitRequest,
+  type RateLimiter,
   REST_PREFIX,
+  rateLimitHeaders,
+  rateLimitMessage,
+  trpcCalls,
+  trpcErrorBody,
   type VerifyToken,
 } from "@tasks/api";
 import { type Database, withDeadline } from "@tasks/db";
@@ -26,19 +33,33 @@ export interface ServerDeps {
     | "knownUserTtlMs"
     | "requestTimeoutMs"
     | "taskQuota"
-  >;
+  > &
+    Partial<Pick<Config, "rateLimits">>;
   database: Database;
   verifyToken: VerifyToken;
+  /** Counts every tRPC and REST call; none: no rate limits. */
+  rateLimiter?: RateLimiter | null;
   logger: Logger;
 }
 
 const TRPC_PREFIX = "/trpc/";
 
 /** The API over HTTP: tRPC under `/trpc`, REST under `/api`, plus `/health` and `/ready`. */
-export function createApiServer({ config, database, verifyToken, logger }: ServerDeps): Server {
+export function createApiServer({
+  config,
+  database,
+  verifyToken,
+  rateLimiter = null,
+  logger,
+}: ServerDeps): Server {
+  /**
+   * A request's token is verified once: by the rate limit, whose verdict (a failure too, e.g. the
+   * identity provider's keys out of reach) the request's context takes up while it is answered.
+   */
+  const verifying = new Map<string, ReturnType<VerifyToken>>();
   const createContext = createContextFactory({
     db: database.client,
-    verifyToken,
+    verifyToken: (token) => verifying.get(token) ?? verifyToken(token),
     accounts: createAccounts(database.client, { knownTtlMs: config.knownUserTtlMs }),
     limits: { taskQuota: config.taskQuota },
   });
@@ -66,7 +87,54 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
       }
     },
   };
-  const trpc = createTrpcHandler({ ...handlerOptions, maxBatchSize: config.batchMaxCalls });
+  /**
+   * The rate limit, decided before any procedure runs: a refused request is answered here (429)
+   * and reaches neither tRPC nor the REST adapter, so it runs no procedure and no query.
+   */
+  async function admit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    cost: number,
+    refusal: (message: string) => string,
+  ): Promise<boolean> {
+    if (!rateLimiter) return true;
+    const verifyOnce: VerifyToken = (token) => {
+      const verdict = verifyToken(token);
+      verifying.set(token, verdict);
+      res.once("close", () => {
+        if (verifying.get(token) === verdict) verifying.delete(token);
+      });
+      return verdict;
+    };
+    const decision = await limitRequest(rateLimiter, verifyOnce, {
+      authorization: req.headers.authorization,
+      address: clientAddress(
+        req.socket.remoteAddress,
+        req.headers["x-forwarded-for"],
+        config.rateLimits?.trustedProxies ?? 0,
+      ),
+      cost,
+    });
+    if (!decision) return true;
+    const headers = rateLimitHeaders(decision);
+    if (decision.allowed) {
+      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+      return true;
+    }
+    res
+      .writeHead(429, { ...headers, "content-type": "application/json" })
+      .end(refusal(rateLimitMessage(decision)));
+    return false;
+  }
+
+  const trpc = createTrpcHandler({
+    ...handlerOptions,
+    maxBatchSize: config.batchMaxCalls,
+    admit: (req, res, path, url) =>
+      admit(req, res, trpcCalls(path, url), (message) =>
+        trpcErrorBody("TOO_MANY_REQUESTS", message),
+      ),
+  });
   // The Node handler itself, not `createOpenApiHttpHandler`, which turns the request into a fetch
   // `Request` first: this one keeps `req` (its headers, the log's user) and limits the body alike.
   const rest = createOpenApiNodeHttpHandler(handlerOptions);
@@ -120,6 +188,8 @@ export function createApiServer({ config, database, verifyToken, logger }: Serve
       if (/^application\/json;\s*charset=utf-8$/i.test(req.headers["content-type"] ?? "")) {
         req.headers["content-type"] = "application/json";
       }
+      const refuse = (message: string) => JSON.stringify({ message, code: "TOO_MANY_REQUESTS" });
+      if (!(await admit(req, res, 1, refuse))) return;
       return rest(req, res);
     }
     json(res, 404, { error: "Not found" });
@@ -144,7 +214,10 @@ function allowCors(req: IncomingMessage, res: ServerResponse, origins: string[])
       "authorization, content-type, trpc-accept, x-request-id",
     );
     res.setHeader("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
-    res.setHeader("access-control-expose-headers", "x-request-id");
+    res.setHeader(
+      "access-control-expose-headers",
+      "x-request-id, ratelimit, ratelimit-policy, retry-after",
+    );
     res.setHeader("access-control-max-age", "600");
   }
   if (req.method === "OPTIONS") {

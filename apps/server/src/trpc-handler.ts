@@ -17,6 +17,11 @@ export interface TrpcHandlerOptions<TRouter extends AnyTRPCRouter> {
   maxBatchSize: number;
   createContext(opts: { req: IncomingMessage }): Promise<inferRouterContext<TRouter>>;
   onError(opts: { error: TRPCError; path?: string }): void;
+  /**
+   * Asked after the batch check and before tRPC reads the request: false when it has answered
+   * the request itself (e.g. 429), which then runs nothing.
+   */
+  admit?(req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<boolean>;
 }
 
 /**
@@ -30,7 +35,7 @@ export interface TrpcHandlerOptions<TRouter extends AnyTRPCRouter> {
 export function createTrpcHandler<TRouter extends AnyTRPCRouter>(
   options: TrpcHandlerOptions<TRouter>,
 ) {
-  const { router, maxBodySize, maxBatchSize, createContext, onError } = options;
+  const { router, maxBodySize, maxBatchSize, createContext, onError, admit } = options;
   return async (
     req: IncomingMessage,
     res: ServerResponse,
@@ -42,6 +47,7 @@ export function createTrpcHandler<TRouter extends AnyTRPCRouter>(
       res.writeHead(400, { "content-type": "application/json" }).end(refused);
       return;
     }
+    if (admit && !(await admit(req, res, path, url))) return;
     try {
       const request = incomingMessageToRequest(req, res, { maxBodySize });
       const response = await resolveResponse({

@@ -1,7 +1,13 @@
 /** Test support: real keys, a JWKS endpoint on loopback, and the real API server on a fresh database. */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type AppRouter, type AuthConfig, createTokenVerifier } from "@tasks/api";
+import {
+  type AppRouter,
+  type AuthConfig,
+  createApiRateLimiter,
+  createTokenVerifier,
+  type RateLimits,
+} from "@tasks/api";
 import type { Database, PrismaClient } from "@tasks/db";
 import { connectTestDb, createTestDatabase, type TestDatabase } from "@tasks/db/testing";
 import { createTRPCClient, httpBatchLink, httpLink } from "@trpc/client";
@@ -62,6 +68,15 @@ export function signToken(claims: JWTPayload, options: SignOptions & { jwks?: Jw
   return jwt.sign(key);
 }
 
+/**
+ * The rate limits of the test servers: on (every call is counted and settled with the database,
+ * through PgBouncer too), and far above any test's load; the rate limit tests set their own.
+ */
+export const TEST_RATE_LIMITS: RateLimits = {
+  userPerMinute: 1_000_000_000,
+  anonymousPerMinute: 1_000_000_000,
+};
+
 export interface TestApi {
   url: string;
   db: PrismaClient;
@@ -85,11 +100,15 @@ export async function startTestApi(
     knownUserTtlMs = 60_000,
     requestTimeoutMs = 10_000,
     taskQuota = 10_000,
+    rateLimits = TEST_RATE_LIMITS,
+    onRateLimitStoreError,
   }: {
     databaseUrl?: string;
     knownUserTtlMs?: number;
     requestTimeoutMs?: number;
     taskQuota?: number;
+    rateLimits?: RateLimits;
+    onRateLimitStoreError?: (reason: string) => void;
   } = {},
 ): Promise<TestApi> {
   const testDb: TestDatabase | undefined = databaseUrl ? undefined : await createTestDatabase();
@@ -97,6 +116,9 @@ export async function startTestApi(
   // The `pgbouncer` test project runs the API suite through PgBouncer in transaction mode.
   const bouncer = process.env.TEST_VIA_PGBOUNCER ? await startPgBouncer(directUrl) : undefined;
   const database: Database = await connectTestDb(bouncer?.url ?? directUrl);
+  const rateLimiter = createApiRateLimiter(database.client, rateLimits, {
+    onStoreError: onRateLimitStoreError,
+  });
   const server = createApiServer({
     config: {
       corsOrigins: ["http://app.test"],
@@ -108,6 +130,7 @@ export async function startTestApi(
     },
     database,
     verifyToken: createTokenVerifier(...[auth].flat()),
+    rateLimiter,
     logger: createLogger("silent"),
   });
   const url = await listen(server);
@@ -127,6 +150,7 @@ export async function startTestApi(
     },
     async stop() {
       await close(server);
+      await rateLimiter?.close();
       await database.close();
       await bouncer?.stop();
       await testDb?.drop();

@@ -44,6 +44,12 @@ export const sharedVariables = {
   REQUEST_TIMEOUT_MS: integer(100, 600_000, 10_000),
   /** The most tasks one account may hold; creating more gets 403. */
   TASK_QUOTA: integer(1, 10_000_000, 10_000),
+  /** API calls per minute of one signed-in user; more get 429 (0: no limit). */
+  RATE_LIMIT_USER_PER_MINUTE: integer(0, 1_000_000, 600),
+  /** API calls per minute from one client address without a valid token; more get 429 (0: no limit). */
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: integer(0, 1_000_000, 60),
+  /** Proxies in front that append to X-Forwarded-For: the client address is the farthest one's entry. */
+  RATE_LIMIT_TRUSTED_PROXIES: integer(0, 10, 0),
 };
 
 type Shape = Record<string, z.ZodType>;
