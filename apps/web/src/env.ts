@@ -42,6 +42,8 @@ export interface WebConfig {
   requestTimeoutMs: number;
   /** The most tasks one account may hold. */
   taskQuota: number;
+  /** Calls per minute to this app's API of each user and of each address without a valid token. */
+  rateLimits: { userPerMinute: number; anonymousPerMinute: number; trustedProxies: number };
 }
 
 export { ConfigError };
@@ -73,6 +75,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WebConfig {
     batchMaxCalls: env.BATCH_MAX_CALLS,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     taskQuota: env.TASK_QUOTA,
+    rateLimits: {
+      userPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
+      anonymousPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      trustedProxies: env.RATE_LIMIT_TRUSTED_PROXIES,
+    },
   };
 }
 

@@ -509,6 +509,43 @@ describe.skipIf(browserMissing)("the web app alone, serving the API from a route
       const document = await fetch(`${webUrl}/api/openapi.json`);
       expect(((await document.json()) as { openapi: string }).openapi).toBe("3.1.0");
     });
+
+    it("limits calls per address without a valid token, and per user; the page says why", async () => {
+      const { webUrl } = world().deployment;
+      const call = (path: string, token: string) =>
+        fetch(`${webUrl}/api/trpc/${path}`, { headers: { authorization: `Bearer ${token}` } });
+      // Guessed tokens count against the address (RATE_LIMIT_ANONYMOUS_PER_MINUTE, 60).
+      let guesses = 0;
+      let refused: Response | undefined;
+      while (!refused && guesses < 200) {
+        const response = await call("task.stats", `guessed.token.${guesses++}`);
+        if (response.status === 429) refused = response;
+        else expect(response.status).toBe(401);
+      }
+      expect(guesses).toBeLessThanOrEqual(61);
+      expect(refused?.headers.get("ratelimit-policy")).toBe('"ip";q=60;w=60');
+      expect(refused?.headers.get("retry-after")).toMatch(/^\d+$/);
+
+      // A batch of 20 calls costs 20: the user's 600 a minute are soon spent by a script.
+      const token = await currentToken(person());
+      const batch = `${Array.from({ length: 20 }, () => "task.stats").join(",")}?batch=1`;
+      let batches = 0;
+      let last: Response;
+      do {
+        last = await call(batch, token);
+        batches++;
+      } while (last.status === 200 && batches < 100);
+      expect(last.status).toBe(429);
+      expect(last.headers.get("ratelimit")).toMatch(/^"user";r=0;t=\d+$/);
+      const { page } = person();
+      // A search not made before: a new query, refused.
+      await page.getByRole("search", { name: "Filter tasks" }).getByLabel("Search").fill("limited");
+      await expect
+        .poll(() => page.getByRole("main").getByRole("alert").textContent())
+        .toBe(
+          "The tasks could not be loaded: You are making requests too fast. Wait a minute and try again.",
+        );
+    });
   });
 });
 

@@ -17,6 +17,9 @@ export function errorMessage(error: unknown): string {
   }
   // No error data: the request never got an answer from the API.
   if (!error.data) return "Could not reach the server. Check your connection and try again.";
+  if (error.data.code === "TOO_MANY_REQUESTS") {
+    return "You are making requests too fast. Wait a minute and try again.";
+  }
   const fieldErrors: Record<string, string[] | undefined> = error.data.zodError?.fieldErrors ?? {};
   const fields = Object.entries(fieldErrors).map(
     ([field, problems]) => `${field}: ${problems?.join(", ")}`,

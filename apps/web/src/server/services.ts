@@ -2,8 +2,11 @@ import {
   type Accounts,
   type Context,
   createAccounts,
+  createApiRateLimiter,
   createContextFactory,
   createTokenVerifier,
+  type RateLimiter,
+  type VerifyToken,
 } from "@tasks/api";
 import { type Auth, createAuth } from "@tasks/auth";
 import { createDb, type Database } from "@tasks/db";
@@ -20,6 +23,10 @@ export interface Services {
   accounts: Accounts;
   /** The API context of a request to this app's API route, from its Better Auth JWT. */
   createApiContext(request: { authorization?: string }): Promise<Context>;
+  /** Checks the Better Auth JWTs of calls to this app's API. */
+  verifyToken: VerifyToken;
+  /** Counts calls to this app's API (shared with every instance through the database); null: off. */
+  rateLimiter: RateLimiter | null;
 }
 
 /**
@@ -64,5 +71,11 @@ async function start(): Promise<Services> {
     accounts,
     limits: { taskQuota: config.taskQuota },
   });
-  return { config, database, auth, accounts, createApiContext };
+  const rateLimiter = createApiRateLimiter(database.client, config.rateLimits, {
+    // The reason's message only, never the error (its fields could hold the connection string).
+    onStoreError: (reason) =>
+      console.warn(`Rate limit store unavailable (${reason}); limiting per instance.`),
+    onStoreRecovered: () => console.warn("Rate limit store available again."),
+  });
+  return { config, database, auth, accounts, createApiContext, verifyToken, rateLimiter };
 }

@@ -2,6 +2,7 @@ import { appRouter, createRestDocument, REST_PREFIX } from "@tasks/api";
 import { createOpenApiFetchHandler } from "trpc-to-openapi";
 import { readBody, withBody } from "../../../server/body.ts";
 import { withRequestDeadline } from "../../../server/deadline.ts";
+import { rateLimit, withHeaders } from "../../../server/rate-limit.ts";
 import { services } from "../../../server/services.ts";
 
 /**
@@ -18,7 +19,13 @@ async function handler(request: Request): Promise<Response> {
     document ??= JSON.stringify(createRestDocument());
     return new Response(document, { headers: { "content-type": "application/json" } });
   }
-  const { config, createApiContext } = await services();
+  const running = await services();
+  const { config, createApiContext } = running;
+  // RATE_LIMIT_*, as on the API server: a refused request runs nothing.
+  const limited = await rateLimit(running, request, 1, (message) =>
+    JSON.stringify({ message, code: "TOO_MANY_REQUESTS" }),
+  );
+  if (limited.refused) return limited.refused;
   // Larger bodies get 413, as from the API server (BODY_LIMIT_BYTES).
   const body = request.body ? await readBody(request, config.bodyLimitBytes) : undefined;
   if (body === null) {
@@ -33,7 +40,7 @@ async function handler(request: Request): Promise<Response> {
     new URL(`${url.pathname}${url.search}`, "http://localhost"),
     body,
   );
-  return createOpenApiFetchHandler({
+  const response = await createOpenApiFetchHandler({
     endpoint: REST_PREFIX,
     router: appRouter,
     req: local,
@@ -45,6 +52,7 @@ async function handler(request: Request): Promise<Response> {
       }
     },
   });
+  return withHeaders(response, limited.headers);
 }
 
 const deadlined = withRequestDeadline(handler);

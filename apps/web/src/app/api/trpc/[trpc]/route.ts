@@ -1,8 +1,9 @@
-import { appRouter, oversizedBatch, trpcErrorBody } from "@tasks/api";
+import { appRouter, oversizedBatch, trpcCalls, trpcErrorBody } from "@tasks/api";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { OWN_API_PATH } from "../../../../env.ts";
 import { readBody, withBody } from "../../../../server/body.ts";
 import { withRequestDeadline } from "../../../../server/deadline.ts";
+import { rateLimit, withHeaders } from "../../../../server/rate-limit.ts";
 import { services } from "../../../../server/services.ts";
 
 const json = { "content-type": "application/json" };
@@ -12,12 +13,18 @@ const json = { "content-type": "application/json" };
  * router and the same token checks, against Better Auth's JWKS.
  */
 async function handler(request: Request): Promise<Response> {
-  const { config, createApiContext } = await services();
+  const running = await services();
+  const { config, createApiContext } = running;
   const url = new URL(request.url);
   // The same limits as the API server's: BATCH_MAX_CALLS and BODY_LIMIT_BYTES.
   const path = url.pathname.slice(OWN_API_PATH.length + 1);
   const refused = oversizedBatch(path, url, config.batchMaxCalls);
   if (refused) return new Response(refused, { status: 400, headers: json });
+  // RATE_LIMIT_*: a batch of N calls costs N; a refused request runs nothing.
+  const limited = await rateLimit(running, request, trpcCalls(path, url), (message) =>
+    trpcErrorBody("TOO_MANY_REQUESTS", message),
+  );
+  if (limited.refused) return limited.refused;
   const body = request.body ? await readBody(request, config.bodyLimitBytes) : undefined;
   if (body === null) {
     const message = `The request body is over ${config.bodyLimitBytes} bytes (BODY_LIMIT_BYTES).`;
@@ -26,7 +33,7 @@ async function handler(request: Request): Promise<Response> {
       headers: json,
     });
   }
-  return fetchRequestHandler({
+  const response = await fetchRequestHandler({
     endpoint: OWN_API_PATH,
     router: appRouter,
     req: withBody(request, url, body),
@@ -39,6 +46,7 @@ async function handler(request: Request): Promise<Response> {
       }
     },
   });
+  return withHeaders(response, limited.headers);
 }
 
 const deadlined = withRequestDeadline(handler);
