@@ -29,6 +29,8 @@ const { values: flags } = parseArgs({
     // Another build of the API server (its main.js) and a name for it, in the same rounds.
     "compare-api": { type: "string" },
     "compare-api-label": { type: "string", default: "the other build" },
+    // The API with its rate limits on (as always measured) against the same build with them off.
+    "compare-limits": { type: "boolean", default: false },
     // Each comparison is its own phase: the two servers by turns, in short paired rounds.
     "compare-rounds": { type: "string", default: "8" },
     "compare-duration": { type: "string", default: "3" },
@@ -134,10 +136,17 @@ async function main() {
     AUTH_JWT_SECRET: AUTH.secret,
     AUTH_ISSUER: AUTH.issuer,
     AUTH_AUDIENCE: AUTH.audience,
+    // On, as in production, so their cost is in the numbers; set above the load (its calls are
+    // spread over 100 users, each far under a million a minute), so nothing is refused.
+    RATE_LIMIT_USER_PER_MINUTE: "1000000",
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000000",
   };
   const apiMain = join(root, "apps/server/dist/main.js");
   const baselineArgs = ["--import", "tsx", join(root, "packages/bench/src/serve-baseline.ts")];
-  const servers: Record<string, { port: number; node: string; args: string[] }> = {
+  const servers: Record<
+    string,
+    { port: number; node: string; args: string[]; env?: Record<string, string> }
+  > = {
     api: { port: 31_001, node: process.execPath, args: [apiMain] },
     baseline: { port: 31_002, node: process.execPath, args: baselineArgs },
   };
@@ -174,10 +183,23 @@ async function main() {
       b: ["api, other build", `API, ${label}`],
     });
   }
+  if (flags["compare-limits"]) {
+    servers["api, limits off"] = {
+      port: 31_006,
+      node: process.execPath,
+      args: [apiMain],
+      env: { RATE_LIMIT_USER_PER_MINUTE: "0", RATE_LIMIT_ANONYMOUS_PER_MINUTE: "0" },
+    };
+    comparisons.push({
+      title: "The API with its rate limits on against off",
+      a: ["api", "API, rate limits on"],
+      b: ["api, limits off", "API, rate limits off"],
+    });
+  }
   // The main rounds take the API and the baseline; the other servers wait for their comparison.
   const names = ["api", "baseline"];
-  const children = Object.values(servers).map(({ port, node, args }) =>
-    start(node, args, { ...env, PORT: String(port) }, join(root, "packages/bench")),
+  const children = Object.values(servers).map(({ port, node, args, env: own }) =>
+    start(node, args, { ...env, ...own, PORT: String(port) }, join(root, "packages/bench")),
   );
   try {
     for (const { port } of Object.values(servers)) await waitFor(`http://127.0.0.1:${port}/health`);
