@@ -21,6 +21,8 @@ const UNAVAILABLE_DRIVER_MESSAGES = [
   "Connection terminated due to connection timeout",
   "Connection terminated unexpectedly",
   "timeout exceeded when trying to connect",
+  // A pooled connection whose socket died under a statement, handed out again.
+  "Client has encountered a connection error and is not queryable",
   // Neon's driver: the WebSocket endpoint refused the handshake (e.g. while it restarts).
   "Unexpected server response",
 ];
