@@ -122,7 +122,7 @@ describe("the request deadline", () => {
     const seen: string[] = [];
     const spy = db.$extends({
       query: {
-        async $executeRaw({ args, query }) {
+        async $queryRaw({ args, query }) {
           seen.push(JSON.stringify((args as { values: unknown[] }).values ?? args));
           return query(args);
         },
