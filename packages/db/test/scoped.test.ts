@@ -449,6 +449,7 @@ const UNSCOPED_MODELS = [
   "authUser",
   "authVerification",
   "deletedUser",
+  "rateLimitHit",
 ];
 
 /** Every model of the generated client, as its client property (`AuthUser` → `authUser`). */
