@@ -26,6 +26,14 @@ const UNAVAILABLE_DRIVER_MESSAGES = [
   // Neon's driver: the WebSocket endpoint refused the handshake (e.g. while it restarts).
   "Unexpected server response",
 ];
+/** Driver adapter errors (Prisma's own kinds) for a connection that is gone or cannot be had. */
+const UNAVAILABLE_ADAPTER_KINDS = new Set([
+  "ConnectionClosed",
+  "SocketTimeout",
+  "TooManyConnections",
+  "DatabaseNotReachable",
+]);
+
 /**
  * Socket failures. Neon's driver reports them as WebSocket error events, not errors, which
  * arrive wrapped with only their message (`connect ECONNREFUSED 127.0.0.1:5432`).
@@ -37,7 +45,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof Prisma.PrismaClientInitializationError) return true;
   if (error instanceof Prisma.PrismaClientKnownRequestError) {
     if (UNAVAILABLE_PRISMA_CODES.has(error.code)) return true;
-    return UNAVAILABLE_SQLSTATE.test(sqlState(error) ?? "");
+  }
+  const cause = adapterCause(error);
+  if (cause) {
+    return (
+      UNAVAILABLE_ADAPTER_KINDS.has(String(cause.kind)) ||
+      UNAVAILABLE_SQLSTATE.test(sqlState(error) ?? "")
+    );
   }
   if (!(error instanceof Error)) return false;
   const { code = "" } = error as NodeJS.ErrnoException;
@@ -48,11 +62,31 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   );
 }
 
-/** The SQLSTATE behind a Prisma error that wraps a driver adapter's error (P2039 and others). */
+interface AdapterCause {
+  kind?: unknown;
+  code?: unknown;
+  message?: unknown;
+}
+
+/**
+ * What the driver adapter reported: wrapped in a Prisma error (P2039 and others), or as its own
+ * `DriverAdapterError`, which is how a failure inside a transaction arrives.
+ */
+function adapterCause(error: unknown): AdapterCause | undefined {
+  if (error instanceof Prisma.PrismaClientKnownRequestError) {
+    const meta = error.meta as { driverAdapterError?: { cause?: AdapterCause } } | undefined;
+    return meta?.driverAdapterError?.cause;
+  }
+  if (error instanceof Error && error.name === "DriverAdapterError") {
+    const cause = (error as { cause?: unknown }).cause;
+    return typeof cause === "object" && cause !== null ? (cause as AdapterCause) : undefined;
+  }
+  return undefined;
+}
+
+/** The SQLSTATE behind a database error, if PostgreSQL gave one. */
 export function sqlState(error: unknown): string | undefined {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return undefined;
-  const meta = error.meta as { driverAdapterError?: { cause?: { code?: unknown } } } | undefined;
-  const code = meta?.driverAdapterError?.cause?.code;
+  const code = adapterCause(error)?.code;
   return typeof code === "string" ? code : undefined;
 }
 
@@ -64,9 +98,6 @@ export function isTimedOut(error: unknown): boolean {
 /** The quota that the `tasks_count_inserted` trigger refused an insert at, if `error` is that refusal. */
 export function taskQuotaReached(error: unknown): number | undefined {
   if (sqlState(error) !== "TQ001") return undefined;
-  const meta = (error as Prisma.PrismaClientKnownRequestError).meta as {
-    driverAdapterError?: { cause?: { message?: string } };
-  };
-  const quota = /quota of (\d+)/.exec(meta.driverAdapterError?.cause?.message ?? "")?.[1];
+  const quota = /quota of (\d+)/.exec(String(adapterCause(error)?.message ?? ""))?.[1];
   return quota === undefined ? undefined : Number(quota);
 }
