@@ -78,8 +78,6 @@ export interface Config {
   batchMaxCalls: number;
   /** A request's deadline (ms): PostgreSQL cancels its statements at it, and the caller gets 503. */
   requestTimeoutMs: number;
-  /** The most tasks one account may hold. */
-  taskQuota: number;
   /** Calls per minute of each user and of each address without a valid token (0: no limit). */
   rateLimits: RateLimits & {
     /** Proxies in front that append to X-Forwarded-For (0: the socket's peer is the client). */
@@ -114,7 +112,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     batchMaxCalls: env.BATCH_MAX_CALLS,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
-    taskQuota: env.TASK_QUOTA,
     rateLimits: {
       userPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
       anonymousPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE,

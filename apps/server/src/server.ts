@@ -27,12 +27,7 @@ import { createTrpcHandler } from "./trpc-handler.ts";
 export interface ServerDeps {
   config: Pick<
     Config,
-    | "corsOrigins"
-    | "bodyLimitBytes"
-    | "batchMaxCalls"
-    | "knownUserTtlMs"
-    | "requestTimeoutMs"
-    | "taskQuota"
+    "corsOrigins" | "bodyLimitBytes" | "batchMaxCalls" | "knownUserTtlMs" | "requestTimeoutMs"
   > &
     Partial<Pick<Config, "rateLimits">>;
   database: Database;
@@ -61,7 +56,6 @@ export function createApiServer({
     db: database.client,
     verifyToken: (token) => verifying.get(token) ?? verifyToken(token),
     accounts: createAccounts(database.client, { knownTtlMs: config.knownUserTtlMs }),
-    limits: { taskQuota: config.taskQuota },
   });
   /** The signed-in user of each request, for its log line. */
   const users = new WeakMap<IncomingMessage, string>();

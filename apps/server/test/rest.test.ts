@@ -494,7 +494,6 @@ describe("an unreachable database", () => {
         batchMaxCalls: 20,
         knownUserTtlMs: 60_000,
         requestTimeoutMs: 10_000,
-        taskQuota: 10_000,
       },
       database,
       verifyToken: createTokenVerifier(authConfigs(setup.jwks).jwks),

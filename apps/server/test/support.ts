@@ -9,7 +9,12 @@ import {
   type RateLimits,
 } from "@tasks/api";
 import type { Database, PrismaClient } from "@tasks/db";
-import { connectTestDb, createTestDatabase, type TestDatabase } from "@tasks/db/testing";
+import {
+  connectTestDb,
+  createTestDatabase,
+  setDatabaseDefaults,
+  type TestDatabase,
+} from "@tasks/db/testing";
 import { createTRPCClient, httpBatchLink, httpLink } from "@trpc/client";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import superjson from "superjson";
@@ -99,20 +104,22 @@ export async function startTestApi(
     databaseUrl,
     knownUserTtlMs = 60_000,
     requestTimeoutMs = 10_000,
-    taskQuota = 10_000,
+    databaseDefaults,
     rateLimits = TEST_RATE_LIMITS,
     onRateLimitStoreError,
   }: {
     databaseUrl?: string;
     knownUserTtlMs?: number;
     requestTimeoutMs?: number;
-    taskQuota?: number;
+    /** Settings of the fresh database (e.g. its `app.task_quota`), before the API connects. */
+    databaseDefaults?: Record<string, string>;
     rateLimits?: RateLimits;
     onRateLimitStoreError?: (reason: string) => void;
   } = {},
 ): Promise<TestApi> {
   const testDb: TestDatabase | undefined = databaseUrl ? undefined : await createTestDatabase();
   const directUrl = databaseUrl ?? (testDb as TestDatabase).url;
+  if (testDb && databaseDefaults) await setDatabaseDefaults(testDb.url, databaseDefaults);
   // The `pgbouncer` test project runs the API suite through PgBouncer in transaction mode.
   const bouncer = process.env.TEST_VIA_PGBOUNCER ? await startPgBouncer(directUrl) : undefined;
   const database: Database = await connectTestDb(bouncer?.url ?? directUrl);
@@ -126,7 +133,6 @@ export async function startTestApi(
       batchMaxCalls: 20,
       knownUserTtlMs,
       requestTimeoutMs,
-      taskQuota,
     },
     database,
     verifyToken: createTokenVerifier(...[auth].flat()),

@@ -1,10 +1,15 @@
 /**
- * Time and space, as a caller meets them over real HTTP: a request's statements are cancelled by
- * PostgreSQL at the request's deadline (REQUEST_TIMEOUT_MS) and the caller gets 503; an account
- * holds at most TASK_QUOTA tasks, exactly, however many creates race, through one server process
- * or two on one database.
+ * Time and space, as a caller meets them over real HTTP: a slow statement is cancelled by
+ * PostgreSQL at the database's `statement_timeout` (here the request deadline, REQUEST_TIMEOUT_MS)
+ * and the caller gets 503; an account holds at most the database's `app.task_quota` tasks,
+ * exactly, however many creates race, through one server process or two on one database.
  */
-import { createTestDatabase, type TestDatabase, testServerUrl } from "@tasks/db/testing";
+import {
+  createTestDatabase,
+  setDatabaseDefaults,
+  type TestDatabase,
+  testServerUrl,
+} from "@tasks/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
 import {
@@ -27,7 +32,7 @@ beforeAll(async () => {
   jwks = await startJwks();
   api = await startTestApi(authConfigs(jwks).secret, {
     requestTimeoutMs: DEADLINE_MS,
-    taskQuota: QUOTA,
+    databaseDefaults: { "app.task_quota": String(QUOTA), statement_timeout: `${DEADLINE_MS}ms` },
   });
 });
 afterAll(async () => {
@@ -147,9 +152,9 @@ describe("the task quota", () => {
 
     beforeAll(async () => {
       database = await createTestDatabase();
+      await setDatabaseDefaults(database.url, { "app.task_quota": String(QUOTA) });
       const env = {
         DATABASE_URL: database.url,
-        TASK_QUOTA: String(QUOTA),
         AUTH_JWT_SECRET: SECRET,
       };
       servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);

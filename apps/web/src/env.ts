@@ -40,8 +40,6 @@ export interface WebConfig {
   batchMaxCalls: number;
   /** A request's deadline (ms): PostgreSQL cancels its statements at it, and the caller gets 503. */
   requestTimeoutMs: number;
-  /** The most tasks one account may hold. */
-  taskQuota: number;
   /** Calls per minute to this app's API of each user and of each address without a valid token. */
   rateLimits: { userPerMinute: number; anonymousPerMinute: number; trustedProxies: number };
 }
@@ -74,7 +72,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WebConfig {
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     batchMaxCalls: env.BATCH_MAX_CALLS,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
-    taskQuota: env.TASK_QUOTA,
     rateLimits: {
       userPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
       anonymousPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE,

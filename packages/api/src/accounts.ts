@@ -1,4 +1,4 @@
-import { forUser, type PrismaClient, transactionSettings } from "@tasks/db";
+import { forUser, type PrismaClient } from "@tasks/db";
 import { LRUCache } from "lru-cache";
 import { type Identity, wallClock } from "./auth.ts";
 
@@ -91,8 +91,7 @@ export type Accounts = ReturnType<typeof createAccounts>;
  * provision the account again. Returns false when there was no such user.
  */
 export async function deleteAccount(db: PrismaClient, userId: string): Promise<boolean> {
-  const [, , { count }] = await db.$transaction([
-    transactionSettings(db, userId),
+  const [, { count }] = await db.$transaction([
     db.deletedUser.upsert({ where: { id: userId }, create: { id: userId }, update: {} }),
     db.user.deleteMany({ where: { id: userId } }),
   ]);

@@ -1,4 +1,4 @@
-import { forUser, type PrismaClient, type ScopedDb, type ScopeLimits } from "@tasks/db";
+import { forUser, type PrismaClient, type ScopedDb } from "@tasks/db";
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { OpenApiMeta } from "trpc-to-openapi";
 import { ZodError, z } from "zod";
@@ -21,32 +21,18 @@ export interface Context {
 }
 
 /** The context for a known user: for tests and for server-side callers (scripts, server components). */
-export function createInnerContext({
-  userId,
-  db,
-  limits,
-}: {
-  userId: string;
-  db: PrismaClient;
-  limits?: ScopeLimits;
-}): Context {
-  return {
-    userId,
-    db: forUser(db, userId, limits),
-    deleteAccount: () => deleteAccount(db, userId),
-  };
+export function createInnerContext({ userId, db }: { userId: string; db: PrismaClient }): Context {
+  return { userId, db: forUser(db, userId), deleteAccount: () => deleteAccount(db, userId) };
 }
 
 export interface ContextDeps {
   db: PrismaClient;
   verifyToken: VerifyToken;
   accounts: Accounts;
-  /** What the database enforces for each user (the task quota). */
-  limits?: ScopeLimits;
 }
 
 /** Builds the context of a request from its `Authorization` header. */
-export function createContextFactory({ db, verifyToken, accounts, limits }: ContextDeps) {
+export function createContextFactory({ db, verifyToken, accounts }: ContextDeps) {
   return async ({ authorization }: { authorization?: string }): Promise<Context> => {
     const signedOut = (authError?: TRPCError): Context => ({
       userId: null,
@@ -63,7 +49,7 @@ export function createContextFactory({ db, verifyToken, accounts, limits }: Cont
       const identity = await verifyToken(token);
       await accounts.ensure(identity);
       return {
-        ...createInnerContext({ userId: identity.userId, db, limits }),
+        ...createInnerContext({ userId: identity.userId, db }),
         deleteAccount: () => accounts.delete(identity.userId),
       };
     } catch (error) {

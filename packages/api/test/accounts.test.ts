@@ -12,8 +12,7 @@ beforeAll(() => {
   db = testDb.client.$extends({
     query: {
       $allOperations({ model, operation, args, query }) {
-        // Model operations only: each scoped one also sends its transaction's settings (raw SQL).
-        if (model) operations.push(`${model}.${operation}`);
+        operations.push(`${model}.${operation}`);
         return query(args);
       },
     },

@@ -37,7 +37,6 @@ beforeAll(async () => {
       batchMaxCalls: 20,
       knownUserTtlMs: 60_000,
       requestTimeoutMs: 10_000,
-      taskQuota: 10_000,
     },
     database,
     verifyToken: createTokenVerifier({ mode: "secret", ...AUTH }),

@@ -40,10 +40,8 @@ export const sharedVariables = {
   BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024, 100 * 1024),
   /** The most tRPC calls one HTTP request may batch; more get 400. */
   BATCH_MAX_CALLS: integer(1, 100, 20),
-  /** A request's deadline: its statements are cancelled by PostgreSQL at it, and it gets 503. */
+  /** A request's deadline: no statement starts after it, and the caller gets 503. */
   REQUEST_TIMEOUT_MS: integer(100, 600_000, 10_000),
-  /** The most tasks one account may hold; creating more gets 403. */
-  TASK_QUOTA: integer(1, 10_000_000, 10_000),
   /** API calls per minute of one signed-in user; more get 429 (0: no limit). */
   RATE_LIMIT_USER_PER_MINUTE: integer(0, 1_000_000, 600),
   /** API calls per minute from one client address without a valid token; more get 429 (0: no limit). */

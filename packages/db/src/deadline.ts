@@ -1,10 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 
 /**
- * A request's deadline, carried through everything it awaits, so that each statement the
- * user-scoped client sends gets what is left of it as PostgreSQL's own `statement_timeout`:
- * at the deadline PostgreSQL cancels the statement, and nothing keeps running for a caller who
- * has been answered.
+ * A request's deadline, carried through everything it awaits: the user-scoped client starts no
+ * statement after it. The statement under way is bounded by PostgreSQL's own `statement_timeout`
+ * (the database's default, set by the migrations), which cancels it in the server.
  */
 const deadlines = new AsyncLocalStorage<number>();
 
@@ -24,4 +23,12 @@ export function withDeadline<T>(timeoutMs: number, work: () => T): T {
 export function timeLeft(): number | undefined {
   const at = deadlines.getStore();
   return at === undefined ? undefined : at - performance.now();
+}
+
+/** Throws DeadlineExceededError when the current deadline has passed. */
+export function checkDeadline(): void {
+  const left = timeLeft();
+  if (left !== undefined && left < 1) {
+    throw new DeadlineExceededError("The request's deadline passed before this query.");
+  }
 }

@@ -9,11 +9,5 @@ export {
   type User,
 } from "./generated/prisma/client.ts";
 export { applyMigrations } from "./migrate.ts";
-export {
-  forUser,
-  type ScopedDb,
-  type ScopeLimits,
-  ScopeViolationError,
-  transactionSettings,
-} from "./scoped.ts";
+export { forUser, type ScopedDb, ScopeViolationError } from "./scoped.ts";
 export { isDatabaseUnavailable, isTimedOut, taskQuotaReached } from "./unavailable.ts";

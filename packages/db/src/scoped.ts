@@ -1,18 +1,15 @@
 import { LRUCache } from "lru-cache";
-import { DeadlineExceededError, timeLeft } from "./deadline.ts";
+import { checkDeadline } from "./deadline.ts";
 import { Prisma, type PrismaClient } from "./generated/prisma/client.ts";
 
 /**
  * A client that sees and writes only one user's rows.
  *
- * Each operation is a transaction of its own that first sets the user, the statement timeout
- * and the task quota for the database (see `transactionSettings`). Raw SQL, transactions
- * spanning several operations and connection management are not part of it; the runtime
- * refuses them too, for callers that get around the type.
+ * Raw SQL and connection management are not part of it; the runtime refuses
+ * them too, for callers that get around the type.
  */
 export type ScopedDb = Omit<
   PrismaClient,
-  | "$transaction"
   | "$queryRaw"
   | "$executeRaw"
   | "$queryRawUnsafe"
@@ -135,23 +132,13 @@ const OWN_TASK_WRITES = new Set([
   "deleteMany",
 ]);
 
-/** What the database enforces for a scoped client's operations. */
-export interface ScopeLimits {
-  /** The most tasks the user may hold (the `tasks_count_inserted` trigger refuses more); none when unset. */
-  taskQuota?: number;
-  /** Each statement's `statement_timeout` outside a request deadline (`withDeadline`); default 10 s. */
-  statementTimeoutMs?: number;
-}
-
-const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
-
 /** Scoped clients already made, per base client, so a user's next request reuses theirs. */
 const scopedClients = new WeakMap<PrismaClient, LRUCache<string, ScopedDb>>();
 /** Most scoped clients kept per base client (least recently used first out): a few small objects each. */
 const SCOPED_CLIENTS_KEPT = 1_000;
 
 /** Returns `db` restricted to the rows of `userId`: its Task rows and its own User row. */
-export function forUser(db: PrismaClient, userId: string, limits: ScopeLimits = {}): ScopedDb {
+export function forUser(db: PrismaClient, userId: string): ScopedDb {
   if (typeof userId !== "string" || userId.length === 0) {
     throw new ScopeViolationError("A scoped client needs a non-empty user id.");
   }
@@ -160,58 +147,27 @@ export function forUser(db: PrismaClient, userId: string, limits: ScopeLimits = 
     kept = new LRUCache({ max: SCOPED_CLIENTS_KEPT });
     scopedClients.set(db, kept);
   }
-  const key = `${limits.taskQuota ?? ""}:${limits.statementTimeoutMs ?? ""}:${userId}`;
-  const known = kept.get(key);
+  const known = kept.get(userId);
   if (known) return known;
   // A query extension leaves the client's type unchanged; the explicit type keeps
   // declarations small and drops raw SQL from what callers can even name.
-  const scoped = db.$extends(userScope(db, userId, limits)) as unknown as ScopedDb;
-  kept.set(key, scoped);
+  const scoped = db.$extends(userScope(userId)) as unknown as ScopedDb;
+  kept.set(userId, scoped);
   return scoped;
 }
 
-/**
- * The statement that opens each scoped operation's transaction. The settings are local to the
- * transaction (`set_config(…, true)`), so they hold through PgBouncer's transaction pooling and
- * Neon's pooler, and never reach another client's transaction:
- * - `app.user_id`: whose rows the transaction works on;
- * - `statement_timeout`: what is left of the request's deadline, enforced by PostgreSQL itself;
- * - `app.task_quota`: read by the trigger that counts a user's tasks.
- */
-export function transactionSettings(db: PrismaClient, userId: string, limits: ScopeLimits = {}) {
-  const left = timeLeft();
-  if (left !== undefined && left < 1) {
-    throw new DeadlineExceededError("The request's deadline passed before this query.");
-  }
-  const timeout = Math.ceil(left ?? limits.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
-  const quota = limits.taskQuota === undefined ? "" : String(limits.taskQuota);
-  // `$queryRaw`, not `$executeRaw`: the same statement, measurably cheaper inside a batch.
-  return db.$queryRaw`SELECT set_config('app.user_id', ${userId}, true),
-    set_config('statement_timeout', ${String(timeout)}, true),
-    set_config('app.task_quota', ${quota}, true)`;
-}
-
-function userScope(db: PrismaClient, userId: string, limits: ScopeLimits) {
+function userScope(userId: string) {
   return Prisma.defineExtension({
     name: "user-scope",
-    client: {
-      $transaction() {
-        throw new ScopeViolationError(
-          "$transaction is not available on a user-scoped client: each operation is one.",
-        );
-      },
-    },
     query: {
       async $allOperations({ model, operation, args, query }) {
         if (!model) {
           throw new ScopeViolationError(`${operation} is not available on a user-scoped client.`);
         }
-        const scoped = scopeOperation(model, operation, { ...(args as Args) }, userId);
-        const [, result] = await db.$transaction([
-          transactionSettings(db, userId, limits),
-          query(scoped),
-        ]);
-        return result;
+        // Past the request's deadline, no new statement starts (PostgreSQL's statement_timeout
+        // bounds the one that runs).
+        checkDeadline();
+        return query(scopeOperation(model, operation, { ...(args as Args) }, userId));
       },
     },
   });

@@ -12,6 +12,7 @@ import {
   type ScratchDatabase,
   testServerUrl,
 } from "@tasks/schema-engine/testing";
+import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import ws, { WebSocketServer } from "ws";
 import { createDb, type Database } from "./client.ts";
@@ -74,6 +75,27 @@ export type TestDriver = "pg" | "neon";
 
 export function testDriver(): TestDriver {
   return process.env.TEST_DRIVER === "neon" ? "neon" : "pg";
+}
+
+/**
+ * Sets the database's defaults for new sessions (`ALTER DATABASE … SET`), and the value in the
+ * session that sets it: an embedded database serves every client from that one session.
+ */
+export async function setDatabaseDefaults(url: string, settings: Record<string, string>) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const [name, value] of Object.entries(settings)) {
+      if (!/^[a-z_]+(\.[a-z_]+)?$/.test(name)) throw new Error(`Not a setting's name: ${name}`);
+      const literal = client.escapeLiteral(value);
+      await client.query(
+        `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET ${name} = %L', current_database(), ${literal}); END $$`,
+      );
+      await client.query("SELECT set_config($1, $2, false)", [name, value]);
+    }
+  } finally {
+    await client.end();
+  }
 }
 
 /** A client on `url` through the driver under test. */

@@ -323,10 +323,16 @@ describe("everything else is refused", () => {
     expect(await db.task.count()).toBe(2);
   });
 
-  it("transactions: each operation is one, and no caller may open another around it", async () => {
-    const scoped = alice as unknown as PrismaClient;
-    expect(() => scoped.$transaction(async () => undefined)).toThrow(refused);
-    expect(() => scoped.$transaction([])).toThrow(refused);
+  it("scoping holds inside interactive and batch transactions", async () => {
+    const seen = await alice.$transaction(async (tx) => {
+      await tx.task.updateMany({ data: { title: "tx" } });
+      return tx.task.findMany();
+    });
+    expect(seen.map((task) => task.userId)).toEqual(["alice"]);
+    const [count, tasks] = await alice.$transaction([alice.task.count(), alice.task.findMany()]);
+    expect(count).toBe(1);
+    expect(tasks.map((task) => task.title)).toEqual(["tx"]);
+    expect((await db.task.findUniqueOrThrow({ where: { id: bobTask.id } })).title).toBe("bob's");
   });
 
   it("an empty user id cannot make a scoped client", () => {

@@ -7,8 +7,8 @@ UPDATE "users" SET "task_count" = (SELECT count(*) FROM "tasks" WHERE "tasks"."u
 
 -- The task quota: inserting tasks adds them to their owner's counter, under the owner row's lock,
 -- so parallel inserts of one user are counted one after the other and never pass the quota
--- together. The quota is the transaction's `app.task_quota` setting, which the user-scoped client
--- sets with every operation; without it (migrations, the owner's scripts) nothing is refused.
+-- together. The quota is the `app.task_quota` setting (the database's default, see the
+-- `database_limits` migration); unset or empty, nothing is refused.
 CREATE FUNCTION "tasks_count_inserted"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   quota integer := nullif(current_setting('app.task_quota', true), '')::integer;

@@ -69,7 +69,6 @@ async function start(): Promise<Services> {
     db: database.client,
     verifyToken,
     accounts,
-    limits: { taskQuota: config.taskQuota },
   });
   const rateLimiter = createApiRateLimiter(database.client, config.rateLimits, {
     // The reason's message only, never the error (its fields could hold the connection string).

@@ -17,12 +17,11 @@ export const getQueryClient = cache(createQueryClient);
 const createContext = cache(async (): Promise<Context> => {
   const session = await getSession();
   if (!session) throw new TRPCError({ code: "UNAUTHORIZED", message: "Not signed in." });
-  const { config, database, accounts } = await services();
+  const { database, accounts } = await services();
   const identity = identityOf(session);
   await accounts.ensure(identity);
-  const limits = { taskQuota: config.taskQuota, statementTimeoutMs: config.requestTimeoutMs };
   return {
-    ...createInnerContext({ userId: identity.userId, db: database.client, limits }),
+    ...createInnerContext({ userId: identity.userId, db: database.client }),
     deleteAccount: () => accounts.delete(identity.userId),
   };
 });
