@@ -93,7 +93,7 @@ export type Accounts = ReturnType<typeof createAccounts>;
 export async function deleteAccount(db: PrismaClient, userId: string): Promise<boolean> {
   const [, { count }] = await db.$transaction([
     db.deletedUser.upsert({ where: { id: userId }, create: { id: userId }, update: {} }),
-    db.user.deleteMany({ where: { id: userId } }),
+    forUser(db, userId).user.deleteMany(),
   ]);
   return count === 1;
 }
