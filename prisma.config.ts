@@ -18,7 +18,10 @@ async function embeddedUrl(command: string): Promise<string | undefined> {
   return command === "studio" ? `${url}&max=1` : url;
 }
 
-const url = process.env.DATABASE_URL || (await embeddedUrl(process.argv[2] ?? ""));
+// Migrations run as the tables' owner: DIRECT_URL (Neon's direct, non-pooled host, as its owner
+// role) when the app's DATABASE_URL is a role the row-level security policies bind.
+const url =
+  process.env.DIRECT_URL || process.env.DATABASE_URL || (await embeddedUrl(process.argv[2] ?? ""));
 
 export default defineConfig({
   schema: "prisma/schema.prisma",

@@ -1,7 +1,12 @@
 import { defineConfig } from "vitest/config";
 
 /** The database suites run once through node-postgres and once through Neon's serverless driver. */
-const databaseSuites = ["test/scoped.test.ts", "test/database.test.ts"];
+const databaseSuites = [
+  "test/scoped.test.ts",
+  "test/database.test.ts",
+  "test/row-security.test.ts",
+  "test/changes.test.ts",
+];
 
 export default defineConfig({
   test: {

@@ -1,8 +1,23 @@
+import { Client as NeonClient } from "@neondatabase/serverless";
 import { PrismaNeon } from "@prisma/adapter-neon";
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import type { ListenConnection } from "./changes.ts";
 import { openEmbedded } from "./embedded.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { applyMigrations } from "./migrate.ts";
+import { type DriverPool, enforceRowSecurity, type RowSecurityOptions } from "./row-security.ts";
+
+/** The role the policies bind, as the `row_level_security` migration creates it. */
+export const APP_ROLE = "tasks_app";
+
+/** `url` (the owner's) as the app's role, which the row-level security policies bind. */
+export function appRoleUrl(url: string): string {
+  const app = new URL(url);
+  app.username = APP_ROLE;
+  app.password = "";
+  return app.href;
+}
 
 export type Driver = "pg" | "neon" | "embedded";
 
@@ -25,13 +40,35 @@ export interface DbOptions {
   migrateEmbedded?: (url: string) => Promise<unknown>;
   /** How long a query may wait for the server's answer before it fails (ms; no limit when unset). */
   queryTimeoutMs?: number;
+  /**
+   * `enforce` (the default): every statement of a user-scoped operation carries its user for
+   * the database's row-level security, and `checkRowSecurity` wants a role the policies bind.
+   * `off`: no setting is sent, and the role must be one the policies do not bind.
+   */
+  rowSecurity?: RowSecurityMode;
+  /**
+   * A role each transaction takes (`SET LOCAL ROLE`), where the connection logs in as another:
+   * the embedded database, whose one session is its superuser's, takes the app's role this way.
+   */
+  role?: string;
+  /**
+   * Where the process LISTENs for changes: a connection that keeps its session. Default: `url`,
+   * or for Neon its direct host (`url` without `-pooler`). Behind PgBouncer in transaction mode,
+   * which cannot LISTEN, set PostgreSQL's own address.
+   */
+  listenUrl?: string;
 }
+
+export type RowSecurityMode = "enforce" | "off";
 
 export interface Database {
   client: PrismaClient;
   driver: Driver;
+  rowSecurity: RowSecurityMode;
   /** The embedded database's URL, to show to the user. Unset for a configured URL, which may hold a password. */
   embeddedUrl?: string;
+  /** A new client for LISTEN, on its own connection (see `listenForChanges`). */
+  listenClient(): ListenConnection;
   /** Disconnects the client and, for the embedded database, stops serving it. */
   close(): Promise<void>;
 }
@@ -49,12 +86,17 @@ export async function createDb(options: DbOptions = {}): Promise<Database> {
     const embedded = await openEmbedded(undefined, {
       prepare: options.migrateEmbedded ?? applyMigrations,
     });
-    // One shared backend session: more connections would only queue behind each other.
-    const client = connectPg(embedded.url, { ...options, poolMax: 1 });
+    // One shared backend session: more connections would only queue behind each other. The
+    // session is the superuser's (it migrated the database): each transaction of the app takes
+    // the role the policies bind.
+    const role = options.rowSecurity === "off" ? undefined : APP_ROLE;
+    const client = connectPg(embedded.url, { ...options, poolMax: 1 }, role);
     return {
       client,
       driver: "embedded",
+      rowSecurity: options.rowSecurity ?? "enforce",
       embeddedUrl: embedded.url,
+      listenClient: () => pgListenClient(embedded.url, options),
       async close() {
         await client.$disconnect();
         await embedded.close();
@@ -64,15 +106,75 @@ export async function createDb(options: DbOptions = {}): Promise<Database> {
   const driver = options.driver ?? pickDriver(options.url);
   const client =
     driver === "neon" ? connectNeon(options.url, options) : connectPg(options.url, options);
-  return { client, driver, close: () => client.$disconnect() };
+  const listenUrl =
+    options.listenUrl ?? (driver === "neon" ? neonDirectUrl(options.url) : options.url);
+  return {
+    client,
+    driver,
+    rowSecurity: options.rowSecurity ?? "enforce",
+    listenClient: () =>
+      driver === "neon"
+        ? (new NeonClient(listenConfig(listenUrl, options)) as unknown as ListenConnection)
+        : pgListenClient(listenUrl, options),
+    close: () => client.$disconnect(),
+  };
 }
 
-function connectPg(connectionString: string, options: DbOptions): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg(poolConfig(connectionString, options)) });
+/** Neon's pooled host (`ep-…-pooler.…`) cannot LISTEN; its direct host is the same without `-pooler`. */
+export function neonDirectUrl(url: string): string {
+  const direct = new URL(url);
+  direct.hostname = direct.hostname.replace(/^([^.]+)-pooler\./, "$1.");
+  return direct.href;
 }
+
+function pgListenClient(connectionString: string, options: DbOptions): ListenConnection {
+  return new pg.Client(listenConfig(connectionString, options)) as unknown as ListenConnection;
+}
+
+function listenConfig(connectionString: string, options: DbOptions) {
+  return {
+    connectionString,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+    // Its periodic check fails rather than waits on a database that stopped answering.
+    query_timeout: options.queryTimeoutMs ?? 10_000,
+    keepAlive: true,
+    // Named, for operators (and tests) who look for it in pg_stat_activity.
+    application_name: "tasks-listener",
+  };
+}
+
+function connectPg(connectionString: string, options: DbOptions, role?: string): PrismaClient {
+  const pool = new pg.Pool(poolConfig(connectionString, options));
+  const settings = rowSettings(options, role);
+  if (settings) enforceRowSecurity(pool as unknown as DriverPool, pg.Query as never, settings);
+  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+}
+
+type AdapterFactory = NonNullable<ConstructorParameters<typeof PrismaClient>[0]["adapter"]>;
 
 function connectNeon(connectionString: string, options: DbOptions): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaNeon(poolConfig(connectionString, options)) });
+  const neon = new PrismaNeon(poolConfig(connectionString, options));
+  const settings = rowSettings(options);
+  if (!settings) return new PrismaClient({ adapter: neon });
+  // The adapter makes its pool when the client connects: take it there.
+  const adapter: AdapterFactory = {
+    provider: neon.provider,
+    adapterName: neon.adapterName,
+    async connect() {
+      const connected = await neon.connect();
+      const pool = connected.underlyingDriver() as DriverPool;
+      enforceRowSecurity(pool, (NeonClient as unknown as { Query: never }).Query, settings);
+      return connected;
+    },
+  };
+  return new PrismaClient({ adapter });
+}
+
+/** What each transaction sets: the operation's user unless row-level security is off, and the role. */
+function rowSettings(options: DbOptions, defaultRole?: string): RowSecurityOptions | undefined {
+  const role = options.role ?? defaultRole;
+  const user = options.rowSecurity !== "off";
+  return user || role ? { role, user } : undefined;
 }
 
 /** node-postgres and Neon's driver take the same pool settings. */
@@ -86,4 +188,44 @@ function poolConfig(connectionString: string, options: DbOptions) {
     // query instead of holding the request; the server-side statement_timeout could not.
     query_timeout: options.queryTimeoutMs,
   };
+}
+
+/** Why the app may not serve on this database connection: one line, for the operator. */
+export class RowSecurityError extends Error {
+  override name = "RowSecurityError";
+}
+
+/**
+ * Checks that the database's row-level security applies as `database.rowSecurity` says: with
+ * `enforce`, the policies are in place (on `users` and `tasks` with FORCE, on `task_changes`) and bind the app's role
+ * (neither superuser nor BYPASSRLS); with `off`, they do not bind it (else it would see no rows).
+ * Returns the role; throws a RowSecurityError otherwise.
+ */
+export async function checkRowSecurity(database: Database): Promise<string> {
+  const [found] = await database.client.$queryRaw<
+    { role: string; bypasses: boolean; forced: number }[]
+  >`
+    SELECT current_user::text AS role, (r.rolsuper OR r.rolbypassrls) AS bypasses,
+      (SELECT count(*)::int FROM pg_class c
+        WHERE c.relrowsecurity AND (c.oid = to_regclass('task_changes')
+          OR c.oid IN (to_regclass('users'), to_regclass('tasks')) AND c.relforcerowsecurity)) AS forced
+    FROM pg_roles r WHERE r.rolname = current_user`;
+  const { role, bypasses, forced } = found ?? { role: "?", bypasses: false, forced: 0 };
+  const bound = forced === 3 && !bypasses;
+  if (database.rowSecurity === "enforce" && forced < 3) {
+    throw new RowSecurityError(
+      "Row-level security is not in place on users, tasks and task_changes: apply the migrations (pnpm db:deploy), or set ROW_LEVEL_SECURITY=off to rely on the scoped client alone.",
+    );
+  }
+  if (database.rowSecurity === "enforce" && !bound) {
+    throw new RowSecurityError(
+      `The database role ${role} bypasses row-level security (superuser or BYPASSRLS): connect as ${APP_ROLE} (or a role granted it), or set ROW_LEVEL_SECURITY=off to rely on the scoped client alone.`,
+    );
+  }
+  if (database.rowSecurity === "off" && bound) {
+    throw new RowSecurityError(
+      `ROW_LEVEL_SECURITY=off, but the policies bind the database role ${role}, which would then see no rows: connect as a role that bypasses them, or leave row-level security on.`,
+    );
+  }
+  return role;
 }

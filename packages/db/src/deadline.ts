@@ -19,6 +19,14 @@ export function withDeadline<T>(timeoutMs: number, work: () => T): T {
   return deadlines.run(outer === undefined ? at : Math.min(outer, at), work);
 }
 
+/**
+ * Runs `work` with a deadline `timeoutMs` from now, whatever deadline it is called under: for
+ * work that outlives the request that started it (the reads of a live stream).
+ */
+export function withOwnDeadline<T>(timeoutMs: number, work: () => T): T {
+  return deadlines.run(performance.now() + timeoutMs, work);
+}
+
 /** Milliseconds left before the current deadline; undefined outside `withDeadline`. */
 export function timeLeft(): number | undefined {
   const at = deadlines.getStore();

@@ -23,10 +23,15 @@ export class ExchangeQueue {
   private executing: number | null = null;
   /** Connections that closed while a message of theirs was running. */
   private readonly closed = new Set<number>();
+  /** Connections that LISTEN, with their channels and where their answers go. */
+  private readonly listeners = new Map<number, Listener>();
+  /** An UNLISTEN ran: the session stopped listening for every connection, so it listens again. */
+  private unlistened = false;
 
   constructor(private readonly db: PGlite) {}
 
   enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void) {
+    this.noteListening(handlerId, message, onData);
     return new Promise<number>((resolve, reject) => {
       this.waiting.push({ handlerId, message, onData, resolve, reject });
       void this.run();
@@ -39,6 +44,7 @@ export class ExchangeQueue {
 
   /** Drops a closed connection's waiting messages. */
   clearQueueForHandler(handlerId: number): void {
+    this.listeners.delete(handlerId);
     // Its running message (e.g. one waiting for the backend while a client timed out) must not
     // hand it the backend once done: nobody would ever give it back.
     if (this.executing === handlerId) this.closed.add(handlerId);
@@ -79,6 +85,7 @@ export class ExchangeQueue {
         this.executing = pending.handlerId;
         await this.execute(pending);
         this.executing = null;
+        if (this.unlistened) await this.listenAgain();
         const holds = this.holdsBackend(pending.message);
         if (this.closed.delete(pending.handlerId)) {
           if (holds) await this.leaveBackendClean();
@@ -92,14 +99,17 @@ export class ExchangeQueue {
     }
   }
 
-  private async execute({ message, onData, resolve, reject }: Pending): Promise<void> {
+  private async execute({ handlerId, message, onData, resolve, reject }: Pending): Promise<void> {
     let bytes = 0;
+    const forward =
+      this.listeners.size > 0 ? new NotificationForwarder(this.listeners, handlerId) : null;
     try {
       await this.db.runExclusive(() =>
         this.db.execProtocolRawStream(message, {
           onRawData: (data) => {
             bytes += data.length;
             onData(data);
+            forward?.scan(data);
           },
         }),
       );
@@ -109,11 +119,90 @@ export class ExchangeQueue {
     }
   }
 
+  /**
+   * The one session LISTENs for every connection that asked, and PostgreSQL hands its
+   * notifications to whichever exchange runs at the time: they are passed on to the connections
+   * that listen on their channel (see NotificationForwarder).
+   */
+  private noteListening(
+    handlerId: number,
+    message: Uint8Array,
+    onData: (data: Uint8Array) => void,
+  ) {
+    if (message[0] !== QUERY) return;
+    const sql = new TextDecoder().decode(message.subarray(5, message.length - 1));
+    const statement = /^\s*(UNLISTEN|LISTEN)\s+"?([\w*]+)"?\s*;?\s*$/i.exec(sql);
+    if (!statement?.[1] || !statement[2]) return;
+    const listener = this.listeners.get(handlerId) ?? { channels: new Set<string>(), onData };
+    listener.onData = onData;
+    if (statement[1].toUpperCase() === "LISTEN") {
+      listener.channels.add(statement[2]);
+    } else {
+      if (statement[2] === "*") listener.channels.clear();
+      else listener.channels.delete(statement[2]);
+      this.unlistened = true;
+    }
+    if (listener.channels.size > 0) this.listeners.set(handlerId, listener);
+    else this.listeners.delete(handlerId);
+  }
+
+  /** The session LISTENs again on the channels other connections still listen on. */
+  private async listenAgain(): Promise<void> {
+    this.unlistened = false;
+    const channels = new Set([...this.listeners.values()].flatMap(({ channels }) => [...channels]));
+    // Channel names are words (see noteListening).
+    for (const channel of channels) await this.db.exec(`LISTEN "${channel}"`);
+  }
+
   /** Whether the connection that sent `message` must keep the backend for what follows. */
   private holdsBackend(message: Uint8Array): boolean {
     // An exchange lasts until its Sync; a transaction until it ends, whatever the
     // connection sends meanwhile (even Terminate: closing then rolls it back).
     return EXTENDED_PROTOCOL.has(String.fromCharCode(message[0] ?? 0)) || this.db.isInTransaction();
+  }
+}
+
+interface Listener {
+  channels: Set<string>;
+  onData(data: Uint8Array): void;
+}
+
+/**
+ * Finds the NotificationResponse messages ('A': process id, channel, payload) in one exchange's
+ * answer, and sends a copy of each to the other connections that listen on its channel.
+ */
+class NotificationForwarder {
+  private pending = new Uint8Array(0);
+
+  constructor(
+    private readonly listeners: ReadonlyMap<number, Listener>,
+    private readonly sender: number,
+  ) {}
+
+  scan(data: Uint8Array): void {
+    let bytes = data;
+    if (this.pending.length > 0) {
+      bytes = new Uint8Array(this.pending.length + data.length);
+      bytes.set(this.pending);
+      bytes.set(data, this.pending.length);
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let offset = 0;
+    while (offset + 5 <= bytes.length) {
+      const end = offset + 1 + view.getInt32(offset + 1);
+      if (end > bytes.length) break;
+      if (bytes[offset] === NOTIFICATION) this.forward(bytes.slice(offset, end));
+      offset = end;
+    }
+    this.pending = bytes.slice(offset);
+  }
+
+  private forward(message: Uint8Array): void {
+    const channelEnd = message.indexOf(0, 9);
+    const channel = new TextDecoder().decode(message.subarray(9, channelEnd));
+    for (const [handlerId, listener] of this.listeners) {
+      if (handlerId !== this.sender && listener.channels.has(channel)) listener.onData(message);
+    }
   }
 }
 
@@ -129,3 +218,6 @@ interface Pending {
 const EXTENDED_PROTOCOL = new Set(["P", "B", "D", "E", "C", "H"]);
 
 const SYNC = new Uint8Array([0x53, 0, 0, 0, 4]);
+/** The simple protocol's Query ('Q') and the server's NotificationResponse ('A'). */
+const QUERY = 0x51;
+const NOTIFICATION = 0x41;

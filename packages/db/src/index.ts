@@ -1,7 +1,32 @@
-export { createDb, type Database, type DbOptions, type Driver, pickDriver } from "./client.ts";
-export { DeadlineExceededError, timeLeft, withDeadline } from "./deadline.ts";
+export {
+  CHANGES_CHANNEL,
+  type ChangeListener,
+  type ChangeListenerOptions,
+  type ChangeNotice,
+  type ListenConnection,
+  type LoggedChange,
+  latestChange,
+  listenForChanges,
+  parseNotice,
+  readChanges,
+} from "./changes.ts";
+export {
+  APP_ROLE,
+  appRoleUrl,
+  checkRowSecurity,
+  createDb,
+  type Database,
+  type DbOptions,
+  type Driver,
+  neonDirectUrl,
+  pickDriver,
+  RowSecurityError,
+  type RowSecurityMode,
+} from "./client.ts";
+export { DeadlineExceededError, timeLeft, withDeadline, withOwnDeadline } from "./deadline.ts";
 export { type EmbeddedServer, openEmbedded, workspaceRoot } from "./embedded.ts";
 export {
+  type ChangeKind,
   Priority,
   Prisma,
   type PrismaClient,

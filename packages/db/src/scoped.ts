@@ -1,6 +1,7 @@
 import { LRUCache } from "lru-cache";
 import { checkDeadline } from "./deadline.ts";
 import { Prisma, type PrismaClient } from "./generated/prisma/client.ts";
+import { asNoRowOwner, asRowOwner } from "./row-security.ts";
 
 /**
  * A client that sees and writes only one user's rows.
@@ -132,6 +133,13 @@ const OWN_TASK_WRITES = new Set([
   "deleteMany",
 ]);
 
+/**
+ * Whether scoped clients rewrite each operation's arguments (its filter ANDed with the user, its
+ * data checked). Only a test turns this off, to prove that the database's row-level security
+ * alone keeps users apart (see `withoutScopeRewriting` in testing.ts).
+ */
+export const scopeRewriting = { enabled: true };
+
 /** Scoped clients already made, per base client, so a user's next request reuses theirs. */
 const scopedClients = new WeakMap<PrismaClient, LRUCache<string, ScopedDb>>();
 /** Most scoped clients kept per base client (least recently used first out): a few small objects each. */
@@ -151,23 +159,86 @@ export function forUser(db: PrismaClient, userId: string): ScopedDb {
   if (known) return known;
   // A query extension leaves the client's type unchanged; the explicit type keeps
   // declarations small and drops raw SQL from what callers can even name.
-  const scoped = db.$extends(userScope(userId)) as unknown as ScopedDb;
+  const extended = db.$extends(userScope(userId)) as unknown as ScopedDb;
+  const scoped = withUserTransactions(extended, db, userId);
   kept.set(userId, scoped);
   return scoped;
 }
+
+/** The `app.user_id` setting, as a batch transaction's first statement. */
+function userSetting(db: PrismaClient, userId: string) {
+  return db.$executeRaw`SELECT set_config('app.user_id', ${userId}, true)`;
+}
+
+/**
+ * A transaction carries its user from its start (see row-security.ts): the interactive form
+ * begins as the user and runs its callback as no one, so that what the callback starts outside
+ * the transaction is not the user's by accident; the batch form sets the user first.
+ */
+function withUserTransactions(scoped: ScopedDb, db: PrismaClient, userId: string): ScopedDb {
+  const transaction = (input: unknown, options?: unknown) => {
+    if (Array.isArray(input)) {
+      return db
+        .$transaction([userSetting(db, userId), ...input], options as never)
+        .then((results) => results.slice(1));
+    }
+    if (typeof input !== "function") {
+      throw new ScopeViolationError("$transaction takes an array of operations or a function.");
+    }
+    const run = (tx: unknown) => asNoRowOwner(() => input(tx));
+    return asRowOwner(userId, async () => await scoped.$transaction(run, options as never));
+  };
+  return new Proxy(scoped, {
+    get: (target, key, receiver) =>
+      key === "$transaction" ? transaction : Reflect.get(target, key, receiver),
+  });
+}
+
+/** Prisma's description of the request an operation makes (its action, its transaction, …). */
+function internalParams(params: unknown): { transaction?: unknown } {
+  const internal = (params as { __internalParams?: { transaction?: unknown } }).__internalParams;
+  if (!internal)
+    throw new ScopeViolationError("This Prisma Client does not describe its requests.");
+  return internal;
+}
+
+/** Whether an operation runs in a transaction (which carries its own user). */
+function inTransaction(params: unknown): boolean {
+  return internalParams(params).transaction !== undefined;
+}
+
+/** Prisma batches the `findUnique` calls of one tick into one statement, whoever made them. */
+const UNBATCHED: Readonly<Record<string, string>> = {
+  findUnique: "findFirst",
+  findUniqueOrThrow: "findFirstOrThrow",
+};
 
 function userScope(userId: string) {
   return Prisma.defineExtension({
     name: "user-scope",
     query: {
-      async $allOperations({ model, operation, args, query }) {
+      async $allOperations(params) {
+        const { model, operation, args, query } = params;
         if (!model) {
           throw new ScopeViolationError(`${operation} is not available on a user-scoped client.`);
         }
         // Past the request's deadline, no new statement starts (PostgreSQL's statement_timeout
         // bounds the one that runs).
         checkDeadline();
-        return query(scopeOperation(model, operation, { ...(args as Args) }, userId));
+        const scoped = scopeRewriting.enabled
+          ? scopeOperation(model, operation, { ...(args as Args) }, userId)
+          : (args as Args);
+        if (inTransaction(params)) return query(scoped);
+        // Every statement the operation starts carries the user, for row-level security. A
+        // findUnique goes as the findFirst it equals, which Prisma never batches with others'.
+        const unbatched = UNBATCHED[operation];
+        if (unbatched) {
+          // Prisma's own request, as the other operation (keeping what the fluent API asked).
+          const request = { ...internalParams(params), action: unbatched };
+          const run = query as unknown as (args: Args, request: object) => Promise<unknown>;
+          return asRowOwner(userId, async () => await run(scoped, request));
+        }
+        return asRowOwner(userId, async () => await query(scoped));
       },
     },
   });
@@ -365,9 +436,10 @@ function taskUpdate(data: unknown, userId: string): Args {
   return row;
 }
 
-/** The database keeps a user's task count (triggers on `tasks`); no client writes it. */
+/** The database keeps a user's task count and change number (triggers on `tasks`); no client writes them. */
 function checkTaskCount(row: Args): void {
   if ("taskCount" in row) throw new ScopeViolationError("A user's task count is not writable.");
+  if ("lastChange" in row) throw new ScopeViolationError("A user's change number is not writable.");
 }
 
 function userCreate(data: unknown, userId: string): Args {

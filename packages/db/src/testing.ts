@@ -15,8 +15,12 @@ import {
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import ws, { WebSocketServer } from "ws";
-import { createDb, type Database } from "./client.ts";
+import { APP_ROLE, appRoleUrl, createDb, type Database } from "./client.ts";
 import { serveEmbedded } from "./embedded.ts";
+import { scopeRewriting } from "./scoped.ts";
+
+export { asRowOwner } from "./row-security.ts";
+
 import { applyMigrations } from "./migrate.ts";
 
 export type TestDatabase = ScratchDatabase;
@@ -36,31 +40,45 @@ async function createEmbedded(): Promise<TestDatabase> {
 }
 
 /**
- * Gives the calling test file a migrated database of its own and a client on it,
- * through the driver under test; both are closed after the file's tests.
+ * Gives the calling test file a migrated database of its own and two clients on it, through the
+ * driver under test: the app's (as the role the row-level security policies bind) and the
+ * owner's (which they do not bind, for a test's own setup and checks). All are closed after the
+ * file's tests.
  */
 export function useTestDb() {
   let database: TestDatabase | undefined;
   let connection: Database | undefined;
+  let owner: Database | undefined;
   beforeAll(async () => {
     database = await createTestDatabase();
     connection = await connectTestDb(database.url);
+    owner = await connectTestDb(database.url, { as: "owner" });
   });
   afterAll(async () => {
     await connection?.close();
+    await owner?.close();
     await database?.drop();
   });
-  const ready = () => {
-    if (!connection)
+  const ready = (connected = connection) => {
+    if (!connected)
       throw new Error("useTestDb: the database is ready only inside tests and hooks.");
-    return connection;
+    return connected;
   };
   return {
+    /** The app's client: every user's rows are invisible to it but through a scoped client. */
     get client() {
       return ready().client;
     },
+    /** The owner's client, which row-level security does not bind. */
+    get owner() {
+      return ready(owner).client;
+    },
     get driver() {
       return ready().driver;
+    },
+    /** The app's whole connection (its LISTEN client, …). */
+    get database() {
+      return ready();
     },
     /** The database's URL, for connections of a test's own. */
     get url() {
@@ -69,6 +87,20 @@ export function useTestDb() {
       return database.url;
     },
   };
+}
+
+/**
+ * Turns off the scoped client's rewriting of arguments (it still sends each operation's user) for
+ * the calling file's tests between `beforeAll` and `afterAll`: what keeps users apart then is
+ * the database's row-level security alone.
+ */
+export function withoutScopeRewriting() {
+  beforeAll(() => {
+    scopeRewriting.enabled = false;
+  });
+  afterAll(() => {
+    scopeRewriting.enabled = true;
+  });
 }
 
 export type TestDriver = "pg" | "neon";
@@ -98,11 +130,48 @@ export async function setDatabaseDefaults(url: string, settings: Record<string, 
   }
 }
 
-/** A client on `url` through the driver under test. */
-export async function connectTestDb(url: string): Promise<Database> {
+/**
+ * `url` (the owner's) as the app connects: as the role the row-level security policies bind. An
+ * embedded database has one session, its superuser's: there each transaction takes the role.
+ */
+export function appUrl(url: string): string {
+  return testServerUrl() ? appRoleUrl(url) : url;
+}
+
+/** The environment of an app process (API server, web app) on `url` (the owner's), as the app's role. */
+export function appDatabaseEnv(url: string): { DATABASE_URL: string; DATABASE_ROLE?: string } {
+  return testServerUrl()
+    ? { DATABASE_URL: appUrl(url) }
+    : { DATABASE_URL: url, DATABASE_ROLE: APP_ROLE };
+}
+
+/**
+ * A client on `url` (the owner's) through the driver under test: the app's (the default) or,
+ * `as: "owner"`, the owner's, which row-level security does not bind.
+ */
+export async function connectTestDb(
+  url: string,
+  {
+    as = "app",
+    poolMax,
+    listenUrl,
+  }: {
+    as?: "app" | "owner";
+    poolMax?: number;
+    /** Where to LISTEN, when `url` cannot (PgBouncer); as the same role. */
+    listenUrl?: string;
+  } = {},
+): Promise<Database> {
   if (testDriver() === "neon") await routeNeonToLoopback();
   // An embedded database is one session: connections of a pool would interleave in it.
-  return createDb({ url, driver: testDriver(), poolMax: testServerUrl() ? 4 : 1 });
+  const pool = { driver: testDriver(), poolMax: testServerUrl() ? (poolMax ?? 4) : 1 };
+  if (as === "owner") return createDb({ url, ...pool, listenUrl, rowSecurity: "off" });
+  return createDb({
+    url: appUrl(url),
+    ...pool,
+    listenUrl: listenUrl && appUrl(listenUrl),
+    role: testServerUrl() ? undefined : APP_ROLE,
+  });
 }
 
 let neonProxy: Promise<unknown> | undefined;

@@ -148,6 +148,65 @@ describe("the embedded database under parallel requests", () => {
   });
 });
 
+describe("LISTEN on the one session", () => {
+  it("hands each committed notification to every connection that listens on its channel, once", async () => {
+    const server = await serveEmbedded();
+    const listeners = [0, 1].map(() => new pg.Client({ connectionString: server.url }));
+    const writer = new pg.Pool({ connectionString: server.url, max: 3 });
+    try {
+      const heard = listeners.map(() => [] as string[]);
+      for (const [index, client] of listeners.entries()) {
+        await client.connect();
+        client.on("notification", ({ channel, payload }) =>
+          heard[index]?.push(`${channel}:${payload}`),
+        );
+      }
+      await listeners[0]?.query("LISTEN changes");
+      await listeners[1]?.query("LISTEN changes");
+      await listeners[1]?.query("LISTEN other");
+      // Payloads large enough to cross chunks of the answer, sent in parallel with other work.
+      const big = "x".repeat(5_000);
+      await Promise.all(
+        Array.from({ length: 30 }, async (_, i) => {
+          const client = await writer.connect();
+          try {
+            await client.query("BEGIN");
+            await client.query("SELECT pg_notify('changes', $1)", [`${i}:${big}`]);
+            await client.query(i % 3 === 0 ? "ROLLBACK" : "COMMIT");
+          } finally {
+            client.release();
+          }
+        }),
+      );
+      await writer.query("SELECT pg_notify('other', 'o')");
+      await listeners[0]?.query("UNLISTEN changes");
+      await writer.query("SELECT pg_notify('changes', 'after')");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const committed = Array.from({ length: 30 }, (_, i) => i).filter((i) => i % 3 !== 0);
+      const sorted = (lines: string[] = []) =>
+        lines
+          .filter((line) => line.startsWith("changes:"))
+          .map((line) => Number(line.split(":")[1]))
+          .sort((a, b) => a - b);
+      expect(sorted(heard[0])).toEqual(committed);
+      expect(heard[0]?.some((line) => line.startsWith("other:") || line === "changes:after")).toBe(
+        false,
+      );
+      expect(
+        heard[1]?.filter((line) => line.startsWith("changes:") && line !== "changes:after"),
+      ).toHaveLength(committed.length);
+      expect(heard[1]).toContain("other:o");
+      expect(heard[1]).toContain("changes:after");
+      for (const line of heard[1] ?? [])
+        if (/^changes:\d/.test(line)) expect(line.endsWith(big)).toBe(true);
+    } finally {
+      for (const client of listeners) await client.end();
+      await writer.end();
+      await server.close();
+    }
+  });
+});
+
 async function countRows(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();

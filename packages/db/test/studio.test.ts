@@ -73,7 +73,7 @@ describe("prisma studio", () => {
         const page = await browser.newPage();
         await page.goto(url);
         const tables = page.getByText(/^(tasks|users)$/);
-        await tables.first().waitFor({ timeout: 20_000 });
+        await tables.first().waitFor({ timeout: 60_000 });
         expect(await tables.allTextContents()).toEqual(["tasks", "users"]);
         expect(await page.getByText("Could not load schema metadata").count()).toBe(0);
       } finally {
@@ -82,5 +82,6 @@ describe("prisma studio", () => {
         rmSync(join(dataDir, ".."), { recursive: true, force: true });
       }
     },
+    120_000,
   );
 });
