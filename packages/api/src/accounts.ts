@@ -91,9 +91,10 @@ export type Accounts = ReturnType<typeof createAccounts>;
  * provision the account again. Returns false when there was no such user.
  */
 export async function deleteAccount(db: PrismaClient, userId: string): Promise<boolean> {
-  const [, { count }] = await db.$transaction([
+  const user = forUser(db, userId);
+  const [, { count }] = await user.$transaction([
     db.deletedUser.upsert({ where: { id: userId }, create: { id: userId }, update: {} }),
-    forUser(db, userId).user.deleteMany(),
+    user.user.deleteMany(),
   ]);
   return count === 1;
 }

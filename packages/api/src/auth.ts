@@ -31,6 +31,8 @@ export interface Identity {
   emailVerified?: boolean;
   name?: string;
   image?: string;
+  /** When the token expires (`exp`, ms since the epoch): a live stream ends then. */
+  expiresAt?: number;
 }
 
 export class InvalidTokenError extends Error {
@@ -189,6 +191,7 @@ function toIdentity(payload: JWTPayload): Identity {
     emailVerified: email_verified,
     name,
     image: picture ?? image,
+    expiresAt: typeof payload.exp === "number" ? payload.exp * 1000 : undefined,
   };
 }
 

@@ -19,6 +19,9 @@ export {
   type VerifyToken,
 } from "./auth.ts";
 export { oversizedBatch, trpcErrorBody } from "./limits.ts";
+export { createLiveChanges, type LiveChange, type LiveChanges, type LiveLimits } from "./live.ts";
+export { type LiveService, type LiveServiceOptions, startLiveChanges } from "./live-service.ts";
+export { changeStreamResponse, plainChangeStream } from "./live-sse.ts";
 export {
   clientAddress,
   createApiRateLimiter,
@@ -34,7 +37,7 @@ export {
   trpcCalls,
 } from "./rate-limit.ts";
 export { type AppRouter, appRouter, createCaller } from "./root.ts";
-export { taskSelect } from "./router/task.ts";
+export { TASK_SORTS, type TaskSort, taskSelect } from "./router/task.ts";
 export { transformer } from "./transformer.ts";
 export { type Context, createContextFactory, createInnerContext } from "./trpc.ts";
 

@@ -5,6 +5,7 @@ import { ZodError, z } from "zod";
 import { AccountError, type Accounts, deleteAccount } from "./accounts.ts";
 import { bearerToken, InvalidTokenError, KeysUnavailableError, type VerifyToken } from "./auth.ts";
 import { toApiError } from "./errors.ts";
+import type { LiveChanges } from "./live.ts";
 import { transformer } from "./transformer.ts";
 
 /**
@@ -18,27 +19,41 @@ export interface Context {
   deleteAccount: (() => Promise<boolean>) | null;
   /** Why the request is not signed in, when it tried to be. */
   authError?: TRPCError;
+  /** When the request's token expires (ms since the epoch): its live stream ends then. */
+  tokenExpiresAt?: number;
+  /** The process's live streams; null where none are served. */
+  live?: LiveChanges | null;
 }
 
 /** The context for a known user: for tests and for server-side callers (scripts, server components). */
-export function createInnerContext({ userId, db }: { userId: string; db: PrismaClient }): Context {
-  return { userId, db: forUser(db, userId), deleteAccount: () => deleteAccount(db, userId) };
+export function createInnerContext({
+  userId,
+  db,
+  live = null,
+}: {
+  userId: string;
+  db: PrismaClient;
+  live?: LiveChanges | null;
+}): Context {
+  return { userId, db: forUser(db, userId), deleteAccount: () => deleteAccount(db, userId), live };
 }
 
 export interface ContextDeps {
   db: PrismaClient;
   verifyToken: VerifyToken;
   accounts: Accounts;
+  live?: LiveChanges | null;
 }
 
 /** Builds the context of a request from its `Authorization` header. */
-export function createContextFactory({ db, verifyToken, accounts }: ContextDeps) {
+export function createContextFactory({ db, verifyToken, accounts, live = null }: ContextDeps) {
   return async ({ authorization }: { authorization?: string }): Promise<Context> => {
     const signedOut = (authError?: TRPCError): Context => ({
       userId: null,
       db: null,
       deleteAccount: null,
       authError,
+      live,
     });
     if (authorization === undefined) return signedOut();
     const token = bearerToken(authorization);
@@ -49,7 +64,8 @@ export function createContextFactory({ db, verifyToken, accounts }: ContextDeps)
       const identity = await verifyToken(token);
       await accounts.ensure(identity);
       return {
-        ...createInnerContext({ userId: identity.userId, db }),
+        ...createInnerContext({ userId: identity.userId, db, live }),
+        tokenExpiresAt: identity.expiresAt,
         deleteAccount: () => accounts.delete(identity.userId),
       };
     } catch (error) {
@@ -77,6 +93,12 @@ const t = initTRPC
   .meta<OpenApiMeta>()
   .create({
     transformer,
+    // Live streams (server-sent events): a comment every 15 s keeps proxies from cutting an idle
+    // one, and a client that hears nothing for 45 s reconnects (resuming from its last event).
+    sse: {
+      ping: { enabled: true, intervalMs: 15_000 },
+      client: { reconnectAfterInactivityMs: 45_000 },
+    },
     errorFormatter({ shape, error }) {
       const { stack: _stack, ...data } = shape.data;
       const invalidInput = error.cause instanceof ZodError ? error.cause : null;

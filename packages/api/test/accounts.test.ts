@@ -33,7 +33,7 @@ describe("accounts", () => {
       name: "First",
       image: "https://img.test/f.png",
     });
-    expect(await testDb.client.user.findUnique({ where: { id: "first" } })).toMatchObject({
+    expect(await testDb.owner.user.findUnique({ where: { id: "first" } })).toMatchObject({
       email: "first@example.com",
       emailVerified: true,
       name: "First",
@@ -50,7 +50,7 @@ describe("accounts", () => {
   });
 
   it("an existing user is read once, never written", async () => {
-    await testDb.client.user.create({ data: { id: "known", email: "known@example.com" } });
+    await testDb.owner.user.create({ data: { id: "known", email: "known@example.com" } });
     const accounts = createAccounts(db);
     await accounts.ensure({ userId: "known" });
     await accounts.ensure({ userId: "known" });
@@ -64,7 +64,7 @@ describe("accounts", () => {
         Array.from({ length: 5 }, () => a.ensure({ userId: "twin", email: "twin@example.com" })),
       ),
     );
-    expect(await testDb.client.user.count({ where: { id: "twin" } })).toBe(1);
+    expect(await testDb.owner.user.count({ where: { id: "twin" } })).toBe(1);
   });
 
   it("a first sight needs an email, and an email cannot be taken from another user", async () => {
@@ -75,24 +75,24 @@ describe("accounts", () => {
     await expect(
       accounts.ensure({ userId: "copycat", email: "twin@example.com" }),
     ).rejects.toBeInstanceOf(AccountError);
-    expect(await testDb.client.user.count({ where: { id: { in: ["anon", "copycat"] } } })).toBe(0);
+    expect(await testDb.owner.user.count({ where: { id: { in: ["anon", "copycat"] } } })).toBe(0);
   });
 
   it("a deleted account goes with its tasks, and its tokens cannot bring it back", async () => {
     const accounts = createAccounts(db);
     const identity = { userId: "leaver", email: "leaver@example.com" };
     await accounts.ensure(identity);
-    await testDb.client.task.create({ data: { title: "mine", userId: "leaver" } });
+    await testDb.owner.task.create({ data: { title: "mine", userId: "leaver" } });
 
     expect(await accounts.delete("leaver")).toBe(true);
-    expect(await testDb.client.user.count({ where: { id: "leaver" } })).toBe(0);
-    expect(await testDb.client.task.count({ where: { userId: "leaver" } })).toBe(0);
+    expect(await testDb.owner.user.count({ where: { id: "leaver" } })).toBe(0);
+    expect(await testDb.owner.task.count({ where: { userId: "leaver" } })).toBe(0);
     await expect(accounts.ensure(identity)).rejects.toMatchObject({ reason: "DELETED" });
     // Nor in another process, and nor under another email.
     await expect(
       createAccounts(db).ensure({ userId: "leaver", email: "new@example.com" }),
     ).rejects.toMatchObject({ reason: "DELETED" });
-    expect(await testDb.client.user.count({ where: { id: "leaver" } })).toBe(0);
+    expect(await testDb.owner.user.count({ where: { id: "leaver" } })).toBe(0);
     expect(await accounts.delete("leaver")).toBe(false);
   });
 
@@ -110,11 +110,11 @@ describe("accounts", () => {
   it("deleting one account leaves the others alone", async () => {
     const accounts = createAccounts(db);
     await accounts.ensure({ userId: "stays", email: "stays@example.com" });
-    await testDb.client.task.create({ data: { title: "kept", userId: "stays" } });
+    await testDb.owner.task.create({ data: { title: "kept", userId: "stays" } });
     await accounts.ensure({ userId: "goes", email: "goes@example.com" });
     await accounts.delete("goes");
-    expect(await testDb.client.task.count({ where: { userId: "stays" } })).toBe(1);
-    expect(await testDb.client.deletedUser.findMany({ select: { id: true } })).not.toContainEqual({
+    expect(await testDb.owner.task.count({ where: { userId: "stays" } })).toBe(1);
+    expect(await testDb.owner.deletedUser.findMany({ select: { id: true } })).not.toContainEqual({
       id: "stays",
     });
   });

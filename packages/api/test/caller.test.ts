@@ -8,7 +8,7 @@ import { createCaller, createInnerContext } from "../src/index.ts";
 const testDb = useTestDb();
 
 beforeAll(async () => {
-  await testDb.client.user.createMany({
+  await testDb.owner.user.createMany({
     data: [
       { id: "server-side", email: "s@example.com" },
       { id: "other", email: "o@example.com" },
