@@ -1,7 +1,13 @@
 import type { AddressInfo } from "node:net";
-import { type AuthConfig, createApiRateLimiter, createTokenVerifier } from "@tasks/api";
+import {
+  type AuthConfig,
+  createApiRateLimiter,
+  createTokenVerifier,
+  type LiveService,
+  startLiveChanges,
+} from "@tasks/api";
 import { developmentSecret } from "@tasks/auth/dev-secret";
-import { createDb } from "@tasks/db";
+import { checkRowSecurity, createDb, type Database } from "@tasks/db";
 import { type Config, DEVELOPMENT_JWKS_URL, developmentAuth } from "./config.ts";
 import { waitForDatabase } from "./database.ts";
 import type { Logger } from "./logger.ts";
@@ -24,13 +30,24 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     connectionTimeoutMs: timeoutMs,
     queryTimeoutMs: timeoutMs,
   });
+  let role: string;
   try {
     await waitForDatabase(database, { waitMs: startupWaitMs, logger });
+    // A role the policies would not bind, or policies not in place, stop the start here.
+    role = await checkRowSecurity(database);
   } catch (error) {
     await database.close();
     throw error;
   }
-  logger.info({ driver: database.driver, url: database.embeddedUrl }, "database ready");
+  logger.info(
+    { driver: database.driver, url: database.embeddedUrl, role, rowSecurity: database.rowSecurity },
+    "database ready",
+  );
+  if (database.rowSecurity === "off") {
+    logger.warn(
+      "row-level security is off (ROW_LEVEL_SECURITY=off): the scoped client alone keeps users apart",
+    );
+  }
 
   const rateLimiter = createApiRateLimiter(database.client, config.rateLimits, {
     // The reason's message only, never the error (its fields could hold the connection string).
@@ -38,11 +55,13 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       logger.warn({ reason }, "rate limit store unavailable; limiting per instance"),
     onStoreRecovered: () => logger.info("rate limit store available again"),
   });
+  const live = config.live.maxStreams > 0 ? startLive(database, config, logger) : null;
   const server = createApiServer({
     config,
     database,
     verifyToken: createTokenVerifier(...resolveAuth(config, logger)),
     rateLimiter,
+    live: live?.live ?? null,
     logger,
   });
   await new Promise<void>((listening, failed) => {
@@ -61,9 +80,12 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
         logger.info("shutting down");
         const closed = new Promise<void>((done) => server.close(() => done()));
         server.closeIdleConnections();
+        // Open streams end now, with an error their clients retry: they resume elsewhere.
+        live?.live.close();
         const cutoff = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
         await closed;
         clearTimeout(cutoff);
+        await live?.close();
         await rateLimiter?.close();
         await database.close();
         logger.info("stopped");
@@ -71,6 +93,21 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       return stopping;
     },
   };
+}
+
+function startLive(database: Database, config: Config, logger: Logger): LiveService {
+  const live = startLiveChanges(database, {
+    perUser: config.live.perUser,
+    total: config.live.maxStreams,
+    retentionMs: config.live.retentionMs,
+    readTimeoutMs: config.database.timeoutMs,
+    onListening: () => logger.info("listening for changes"),
+    // The reason's message only, never the error (its fields could hold the connection string).
+    onListenerFailure: (reason, retryInMs) =>
+      logger.warn({ reason, retryInMs }, "listening for changes failed; live streams wait"),
+    onPruneFailure: (reason) => logger.warn({ reason }, "pruning the changes log failed"),
+  });
+  return live;
 }
 
 function resolveAuth(config: Config, logger: Logger): AuthConfig[] {

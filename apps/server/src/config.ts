@@ -66,6 +66,9 @@ export interface Config {
     url?: string;
     driver?: "pg" | "neon";
     poolMax: number;
+    rowSecurity: "enforce" | "off";
+    role?: string;
+    listenUrl?: string;
     /** How long a connection attempt or a query may take before the request gets a 503. */
     timeoutMs: number;
     /** How long to keep retrying at start while the database is unreachable. */
@@ -83,6 +86,8 @@ export interface Config {
     /** Proxies in front that append to X-Forwarded-For (0: the socket's peer is the client). */
     trustedProxies: number;
   };
+  /** Live streams: limits and the retention window (ms); `maxStreams` 0 turns them off. */
+  live: { perUser: number; maxStreams: number; retentionMs: number };
   /** Absent only in development, where the web app's Better Auth and a generated secret stand in. */
   auth: AuthConfig | undefined;
   /**
@@ -103,6 +108,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       url: env.DATABASE_URL,
       driver: env.DATABASE_DRIVER,
       poolMax: env.DATABASE_POOL_MAX,
+      rowSecurity: env.ROW_LEVEL_SECURITY,
+      role: env.DATABASE_ROLE,
+      listenUrl: env.DATABASE_LISTEN_URL,
       timeoutMs: env.DATABASE_TIMEOUT_MS,
       startupWaitMs: env.DATABASE_STARTUP_WAIT_SECONDS * 1000,
     },
@@ -116,6 +124,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       userPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
       anonymousPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
       trustedProxies: env.RATE_LIMIT_TRUSTED_PROXIES,
+    },
+    live: {
+      perUser: env.LIVE_STREAMS_PER_USER,
+      maxStreams: env.LIVE_STREAMS_MAX,
+      retentionMs: env.LIVE_RETENTION_SECONDS * 1000,
     },
     auth: authConfig(env),
     knownUserTtlMs: env.AUTH_USER_CACHE_SECONDS * 1000,

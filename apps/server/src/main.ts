@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { RowSecurityError } from "@tasks/db";
 import { workspaceRoot } from "@tasks/db/embedded";
 import { startApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
@@ -34,6 +35,8 @@ try {
     });
   }
 } catch (error) {
-  logger.fatal({ err: error }, "failed to start");
+  // A role the policies would not bind is the operator's to fix: one line says how.
+  if (error instanceof RowSecurityError) logger.fatal(error.message);
+  else logger.fatal({ err: error }, "failed to start");
   process.exit(1);
 }

@@ -2,10 +2,12 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
   appRouter,
+  changeStreamResponse,
   clientAddress,
   createAccounts,
   createContextFactory,
   createRestDocument,
+  type LiveChanges,
   limitRequest,
   type RateLimiter,
   REST_PREFIX,
@@ -22,7 +24,7 @@ import type { Config } from "./config.ts";
 import { databaseAnswers } from "./database.ts";
 import type { Logger } from "./logger.ts";
 import { serveDocs } from "./rest-docs.ts";
-import { createTrpcHandler } from "./trpc-handler.ts";
+import { createTrpcHandler, send } from "./trpc-handler.ts";
 
 export interface ServerDeps {
   config: Pick<
@@ -34,6 +36,8 @@ export interface ServerDeps {
   verifyToken: VerifyToken;
   /** Counts every tRPC and REST call; none: no rate limits. */
   rateLimiter?: RateLimiter | null;
+  /** The process's live streams; none: live updates are refused. */
+  live?: LiveChanges | null;
   logger: Logger;
 }
 
@@ -45,6 +49,7 @@ export function createApiServer({
   database,
   verifyToken,
   rateLimiter = null,
+  live = null,
   logger,
 }: ServerDeps): Server {
   /**
@@ -56,6 +61,7 @@ export function createApiServer({
     db: database.client,
     verifyToken: (token) => verifying.get(token) ?? verifyToken(token),
     accounts: createAccounts(database.client, { knownTtlMs: config.knownUserTtlMs }),
+    live,
   });
   /** The signed-in user of each request, for its log line. */
   const users = new WeakMap<IncomingMessage, string>();
@@ -174,6 +180,9 @@ export function createApiServer({
     if (url.pathname === `${REST_PREFIX}/openapi.json`) return json(res, 200, restDocument, true);
     if (url.pathname.startsWith(`${REST_PREFIX}/docs`) && (await serveDocs(url.pathname, res)))
       return;
+    if (url.pathname === `${REST_PREFIX}/tasks/events` && req.method === "GET") {
+      return serveEvents(req, res, url);
+    }
     if (url.pathname.startsWith(`${REST_PREFIX}/`)) {
       // The REST routes are declared without the prefix (it is the document's server URL).
       req.url = (req.url ?? "/").slice(REST_PREFIX.length);
@@ -187,6 +196,18 @@ export function createApiServer({
       return rest(req, res);
     }
     json(res, 404, { error: "Not found" });
+  }
+  /** The user's changes as plain server-sent events (the REST face of `task.changes`). */
+  async function serveEvents(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const refuse = (message: string) => JSON.stringify({ message, code: "TOO_MANY_REQUESTS" });
+    if (!(await admit(req, res, 1, refuse))) return;
+    const ctx = await createContext({ authorization: req.headers.authorization });
+    if (ctx.userId) users.set(req, ctx.userId);
+    const ended = new AbortController();
+    res.once("close", () => ended.abort());
+    const header = req.headers["last-event-id"];
+    const lastEventId = typeof header === "string" ? header : url.searchParams.get("lastEventId");
+    await send(changeStreamResponse(ctx, { lastEventId, signal: ended.signal }), res);
   }
   return server;
 }
@@ -205,7 +226,7 @@ function allowCors(req: IncomingMessage, res: ServerResponse, origins: string[])
     res.setHeader("vary", "Origin");
     res.setHeader(
       "access-control-allow-headers",
-      "authorization, content-type, trpc-accept, x-request-id",
+      "authorization, content-type, trpc-accept, x-request-id, last-event-id, cache-control",
     );
     res.setHeader("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
     res.setHeader(

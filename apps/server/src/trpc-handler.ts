@@ -66,7 +66,8 @@ export function createTrpcHandler<TRouter extends AnyTRPCRouter>(
   };
 }
 
-async function send(response: Response, res: ServerResponse): Promise<void> {
+/** Sends a fetch `Response` on a Node response: JSON in one piece, streams as they come. */
+export async function send(response: Response, res: ServerResponse): Promise<void> {
   res.statusCode = response.status;
   for (const [key, value] of response.headers) {
     if (key !== "set-cookie") res.setHeader(key, value);

@@ -4,7 +4,7 @@
 // provider's JWKS endpoint: down or slow; known keys keep working, and nothing hangs.
 import { createServer } from "node:http";
 import { Writable } from "node:stream";
-import { testServerUrl } from "@tasks/db/testing";
+import { appDatabaseEnv, testServerUrl } from "@tasks/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, startApp } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
@@ -73,7 +73,7 @@ describe.runIf(runnable).for([
     });
     const app = await startApp(
       loadConfig({
-        DATABASE_URL: database.url,
+        ...appDatabaseEnv(database.url),
         PORT: "0",
         AUTH_JWT_SECRET: SECRET,
         DATABASE_TIMEOUT_MS: String(TIMEOUT_MS),

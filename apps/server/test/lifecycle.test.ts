@@ -3,7 +3,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTestDatabase, type TestDatabase, testServerUrl } from "@tasks/db/testing";
+import {
+  appDatabaseEnv,
+  createTestDatabase,
+  type TestDatabase,
+  testServerUrl,
+} from "@tasks/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
 import { signToken } from "./support.ts";
@@ -28,7 +33,7 @@ describe(`the server process, on ${onPostgres ? "PostgreSQL" : "the embedded dat
     token = await signToken({ sub: "restarts", email: "restarts@example.com" });
     if (onPostgres) {
       database = await createTestDatabase();
-      env = { DATABASE_URL: database.url };
+      env = appDatabaseEnv(database.url);
     } else {
       // The embedded default: a persistent PGlite opened by the server process itself.
       dataDir = await mkdtemp(join(tmpdir(), "lifecycle-"));

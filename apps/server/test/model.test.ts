@@ -1,22 +1,26 @@
 // Model-based: random sequences of operations by several users, through the real HTTP server on
 // the real database, against the in-memory model of task-model.ts. No answer ever holds a task the
 // caller did not create. After every step, every user's rows in the database equal the model;
-// after every change, so does the view (full listing and stats) of the user who made it; at the
-// end of every sequence, every user's view does. (Every user's view after every step would triple
-// the view requests; the rows catch a change that reached another user at the step that made it.)
-// MODEL_RUNS sets the number of sequences (default 1000).
+// after every change, so does the view (the full listing in each order, and stats) of the user who
+// made it; at the end of every sequence, every user's view does. (Every user's view after every
+// step would triple the view requests; the rows catch a change that reached another user at the
+// step that made it.) Listings paged by their cursors, in each order and with filters, and stats
+// with filters, are commands of their own. MODEL_RUNS sets the number of sequences (default 1000).
 import { type RouterOutputs, taskSelect } from "@tasks/api";
+import { withoutScopeRewriting } from "@tasks/db/testing";
 import { TRPCClientError } from "@trpc/client";
 import fc from "fast-check";
 import superjson from "superjson";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signToken, type TestApi, useTestApi } from "./support.ts";
-import { type Filter, type Priority, type Task, TaskModel } from "./task-model.ts";
+import { type Filter, type Priority, SORTS, type Task, TaskModel } from "./task-model.ts";
 
 const runs = Number(process.env.MODEL_RUNS) || 1000;
 const USERS = 3;
 const MAX_COMMANDS = 8;
 const setup = useTestApi("secret");
+// The `rls-only` project: what keeps users apart is the database's row-level security alone.
+if (process.env.TEST_SCOPE_REWRITING === "off") withoutScopeRewriting();
 
 type Client = ReturnType<TestApi["client"]>;
 
@@ -33,10 +37,20 @@ const title = fc
   .filter((s) => s.trim() !== "");
 const description = fc.option(fc.string({ unit: letter, maxLength: 4 }), { nil: null });
 const priority = fc.constantFrom<Priority>("LOW", "MEDIUM", "HIGH");
+/** Often one of a few dates, so that the `due` order has ties to break. */
 const dueAt = fc.option(
-  fc.date({ min: new Date("2000-01-01"), max: new Date("2100-01-01"), noInvalidDate: true }),
+  fc.oneof(
+    fc.constantFrom(new Date("2030-01-01T00:00:00.000Z"), new Date("2030-01-02T00:00:00.000Z")),
+    fc.date({ min: new Date("2000-01-01"), max: new Date("2100-01-01"), noInvalidDate: true }),
+  ),
   { nil: null },
 );
+const sort = fc.constantFrom(...SORTS);
+/** The filters `task.stats` takes, and `task.list` with `completed`. */
+const filters = {
+  priority,
+  search: fc.string({ unit: letter, minLength: 1, maxLength: 2 }),
+};
 const user = fc.nat({ max: USERS - 1 });
 /** Which of the ids available when the command runs (they are not known when it is generated). */
 const pick = fc.nat();
@@ -64,34 +78,46 @@ async function expectNotFound(call: Promise<unknown>) {
   expect((error as TRPCClientError<never>).data).toMatchObject({ code: "NOT_FOUND" });
 }
 
-/** The user's full listing and stats equal the model's. */
+/** The user's full listing in every order, and stats, equal the model's. */
 async function expectView(model: TaskModel, real: Real, user: number) {
-  const { listing, stats } = await view(real, user);
-  expectOwn(model, user, listing.items);
-  expect(listing).toEqual({ items: model.tasks(user), nextCursor: null });
+  const { listings, stats } = await view(real, user);
+  for (const [sort, listing] of listings) {
+    expectOwn(model, user, listing.items);
+    expect(listing, sort).toEqual({ items: model.tasks(user, sort), nextCursor: null });
+  }
   expect(stats).toEqual(model.stats(user));
 }
 
 /**
- * `task.list` (one page holds every task of a sequence) and `task.stats` in one batched request,
- * sent by hand: the typed client's batching waits for a timer, which would be most of the time.
+ * `task.list` in each order (one page holds every task of a sequence) and `task.stats` in one
+ * batched request, sent by hand: the typed client's batching waits for a timer, which would be
+ * most of the time.
  */
 async function view(real: Real, user: number) {
-  const input = encodeURIComponent(JSON.stringify({ 0: superjson.serialize({ limit: 100 }) }));
+  const calls = [
+    ...SORTS.map((sort) => ["task.list", { limit: 100, sort }] as const),
+    ["task.stats"] as const,
+  ];
+  const inputs = Object.fromEntries(
+    calls.map(([, input], index) => [index, input && superjson.serialize(input)]),
+  );
+  const paths = calls.map(([path]) => path).join(",");
   const response = await fetch(
-    `${setup.api.url}/trpc/task.list,task.stats?batch=1&input=${input}`,
+    `${setup.api.url}/trpc/${paths}?batch=1&input=${encodeURIComponent(JSON.stringify(inputs))}`,
     {
       headers: { authorization: `Bearer ${account(real, user).token}` },
     },
   );
   const body = await response.text();
   expect(response.status, body).toBe(200);
-  const [listing, stats] = (JSON.parse(body) as { result: { data: never } }[]).map(({ result }) =>
+  const results = (JSON.parse(body) as { result: { data: never } }[]).map(({ result }) =>
     superjson.deserialize(result.data),
   );
   return {
-    listing: listing as RouterOutputs["task"]["list"],
-    stats: stats as RouterOutputs["task"]["stats"],
+    listings: SORTS.map(
+      (sort, index) => [sort, results[index] as RouterOutputs["task"]["list"]] as const,
+    ),
+    stats: results.at(-1) as RouterOutputs["task"]["stats"],
   };
 }
 
@@ -152,23 +178,29 @@ function readOnly<T>(
   };
 }
 
+/** One to four tasks of one user, created in turn: enough tasks for listings to have pages. */
 const create = fc
   .record({
     user,
-    input: fc.record({ title, description, priority, dueAt }, { requiredKeys: ["title"] }),
+    inputs: fc.array(
+      fc.record({ title, description, priority, dueAt }, { requiredKeys: ["title"] }),
+      { minLength: 1, maxLength: 4 },
+    ),
   })
   .map((args) =>
-    write("create", args, async (model, real, { user, input }) => {
-      const task = await client(real, user).task.create.mutate(input);
-      expect(model.creatorOf(task.id), "a new id").toBeUndefined();
-      expect(task).toMatchObject({
-        description: null,
-        priority: "MEDIUM",
-        dueAt: null,
-        completed: false,
-        ...input,
-      });
-      model.put(user, task);
+    write("create", args, async (model, real, { user, inputs }) => {
+      for (const input of inputs) {
+        const task = await client(real, user).task.create.mutate(input);
+        expect(model.creatorOf(task.id), "a new id").toBeUndefined();
+        expect(task).toMatchObject({
+          description: null,
+          priority: "MEDIUM",
+          dueAt: null,
+          completed: false,
+          ...input,
+        });
+        model.put(user, task);
+      }
       return user;
     }),
   );
@@ -255,28 +287,38 @@ const trespass = fc
     ),
   );
 
-/** Pages through a filtered listing with a small limit, following the cursor to the end. */
+/**
+ * Pages through a filtered listing in one of its orders with a small limit, following the cursor
+ * to the end: the pages hold exactly the model's tasks in the model's order.
+ */
 const list = fc
   .record({
-    user,
-    filter: fc.record(
-      {
-        completed: fc.boolean(),
-        priority,
-        search: fc.string({ unit: letter, minLength: 1, maxLength: 2 }),
-      },
-      { requiredKeys: [] },
+    pick,
+    // Unfiltered half the time: filters leave few of the few tasks a sequence makes.
+    filter: fc.oneof(
+      fc.constant({}),
+      fc.record({ completed: fc.boolean(), ...filters }, { requiredKeys: [] }),
     ),
-    limit: fc.integer({ min: 1, max: 4 }),
+    sort,
+    /** Which page size from 1 to the number of tasks listed (so that there is more than one page). */
+    size: fc.nat(),
   })
   .map((args) =>
-    readOnly("list", args, async (model, real, { user, filter, limit }) => {
-      const expected = model.list(user, filter as Filter);
+    readOnly("list", args, async (model, real, { pick, filter, sort, size }) => {
+      // The owner of some task (users with more tasks more often), or anyone when none has any.
+      const user = hasTasks(model) ? pickOwned(model, pick).owner : pick % USERS;
+      const expected = model.list(user, filter as Filter, sort);
+      const limit = 1 + (size % Math.max(1, expected.length));
       const seen: Task[] = [];
       let cursor: string | undefined;
       // One page more than the model needs: a listing that never ends fails here.
       for (let page = 0; page <= Math.ceil(expected.length / limit); page++) {
-        const result = await client(real, user).task.list.query({ ...filter, limit, cursor });
+        const result = await client(real, user).task.list.query({
+          ...filter,
+          sort,
+          limit,
+          cursor,
+        });
         expectOwn(model, user, result.items);
         expect(result.items.length).toBeLessThanOrEqual(limit);
         seen.push(...result.items);
@@ -287,11 +329,13 @@ const list = fc
     }),
   );
 
-const stats = fc.record({ user }).map((args) =>
-  readOnly("stats", args, async (model, real, { user }) => {
-    expect(await client(real, user).task.stats.query()).toEqual(model.stats(user));
-  }),
-);
+const stats = fc
+  .record({ user, filter: fc.option(fc.record(filters, { requiredKeys: [] }), { nil: undefined }) })
+  .map((args) =>
+    readOnly("stats", args, async (model, real, { user, filter }) => {
+      expect(await client(real, user).task.stats.query(filter)).toEqual(model.stats(user, filter));
+    }),
+  );
 
 /**
  * Deletes the account: its token is refused from then on, and the person signs up again as a

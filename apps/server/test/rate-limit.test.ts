@@ -3,7 +3,7 @@
  * RateLimit and RateLimit-Policy fields), per address for calls without a valid token, a refused
  * batch runs nothing, and two server processes on one database allow the limit between them.
  */
-import { createTestDatabase, type TestDatabase } from "@tasks/db/testing";
+import { appDatabaseEnv, createTestDatabase, type TestDatabase } from "@tasks/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
 import { SECRET, signToken, startTestApi, type TestApi } from "./support.ts";
@@ -151,7 +151,7 @@ describe("two server processes on one database", () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     const env = {
-      DATABASE_URL: database.url,
+      ...appDatabaseEnv(database.url),
       AUTH_JWT_SECRET: SECRET,
       RATE_LIMIT_USER_PER_MINUTE: String(LIMIT),
     };

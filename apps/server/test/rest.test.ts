@@ -139,6 +139,11 @@ describe("the OpenAPI document", () => {
         ["200", "400", "401", "404", "413", "500", "503"].sort(),
       );
     }
+    // The change stream, served beside the procedures, is described for SSE clients.
+    const events = paths["/tasks/events"]?.get;
+    expect(events?.security).toEqual([{ bearer: [] }]);
+    expect(String(events?.description)).toContain("Last-Event-ID");
+    expect(Object.keys(events?.responses as object)).toEqual(["200", "401", "429"]);
     const components = document.components as Record<string, Record<string, unknown>>;
     expect(components.securitySchemes).toEqual({
       bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },

@@ -2,7 +2,7 @@ import { request } from "node:http";
 import { Writable } from "node:stream";
 import { type AppRouter, createTokenVerifier } from "@tasks/api";
 import { createDb } from "@tasks/db";
-import { createTestDatabase, type TestDatabase } from "@tasks/db/testing";
+import { appDatabaseEnv, createTestDatabase, type TestDatabase } from "@tasks/db/testing";
 import { createTRPCClient, httpBatchStreamLink } from "@trpc/client";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -287,7 +287,7 @@ describe("graceful shutdown", () => {
     const testDb = await createTestDatabase();
     const app = await startApp(
       loadConfig({
-        DATABASE_URL: testDb.url,
+        ...appDatabaseEnv(testDb.url),
         PORT: "0",
         AUTH_JWT_SECRET: SECRET,
         LOG_LEVEL: "silent",

@@ -6,20 +6,30 @@ import {
   type AuthConfig,
   createApiRateLimiter,
   createTokenVerifier,
+  type LiveService,
   type RateLimits,
+  startLiveChanges,
 } from "@tasks/api";
-import type { Database, PrismaClient } from "@tasks/db";
+import { checkRowSecurity, type Database, type PrismaClient } from "@tasks/db";
 import {
+  appUrl,
   connectTestDb,
   createTestDatabase,
   setDatabaseDefaults,
   type TestDatabase,
 } from "@tasks/db/testing";
-import { createTRPCClient, httpBatchLink, httpLink } from "@trpc/client";
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpLink,
+  httpSubscriptionLink,
+  splitLink,
+} from "@trpc/client";
+import { EventSource } from "eventsource";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import superjson from "superjson";
 import { afterAll, beforeAll } from "vitest";
-import { createLogger } from "../src/logger.ts";
+import { createLogger, type Logger } from "../src/logger.ts";
 import { createApiServer } from "../src/server.ts";
 import { startPgBouncer } from "./pgbouncer.ts";
 
@@ -84,13 +94,18 @@ export const TEST_RATE_LIMITS: RateLimits = {
 
 export interface TestApi {
   url: string;
+  /** The owner's client, which row-level security does not bind: for a test's setup and checks. */
   db: PrismaClient;
+  /** The API's own client, as the role the policies bind. */
+  app: PrismaClient;
   /** Where the API's database connections go. */
   databaseUrl: string;
   client(
     token?: string,
     options?: { batch?: boolean; fetch?: typeof fetch; maxItems?: number },
   ): ReturnType<typeof createTRPCClient<AppRouter>>;
+  /** The process's live streams; null when started without. */
+  live: LiveService | null;
   stop(): Promise<void>;
 }
 
@@ -107,6 +122,9 @@ export async function startTestApi(
     databaseDefaults,
     rateLimits = TEST_RATE_LIMITS,
     onRateLimitStoreError,
+    rowSecurity = "enforce",
+    live: liveLimits = {},
+    logger = createLogger("silent"),
   }: {
     databaseUrl?: string;
     knownUserTtlMs?: number;
@@ -115,17 +133,42 @@ export async function startTestApi(
     databaseDefaults?: Record<string, string>;
     rateLimits?: RateLimits;
     onRateLimitStoreError?: (reason: string) => void;
+    /** `off`: the API connects as the owner and sends no user setting (the scoped client alone). */
+    rowSecurity?: "enforce" | "off";
+    /** Live streams' limits (false: none served). */
+    live?: { perUser?: number; total?: number; retentionMs?: number } | false;
+    logger?: Logger;
   } = {},
 ): Promise<TestApi> {
   const testDb: TestDatabase | undefined = databaseUrl ? undefined : await createTestDatabase();
   const directUrl = databaseUrl ?? (testDb as TestDatabase).url;
   if (testDb && databaseDefaults) await setDatabaseDefaults(testDb.url, databaseDefaults);
   // The `pgbouncer` test project runs the API suite through PgBouncer in transaction mode.
-  const bouncer = process.env.TEST_VIA_PGBOUNCER ? await startPgBouncer(directUrl) : undefined;
-  const database: Database = await connectTestDb(bouncer?.url ?? directUrl);
+  // The API connects as the app's role (PgBouncer too), the test's own checks as the owner.
+  const as = rowSecurity === "off" ? "owner" : "app";
+  const bouncer = process.env.TEST_VIA_PGBOUNCER
+    ? await startPgBouncer(as === "app" ? appUrl(directUrl) : directUrl)
+    : undefined;
+  // PgBouncer's transaction mode cannot LISTEN: the API listens on the database itself.
+  const database: Database = await connectTestDb(bouncer?.url ?? directUrl, {
+    as,
+    listenUrl: bouncer ? directUrl : undefined,
+  });
+  const owner: Database = await connectTestDb(directUrl, { as: "owner" });
+  await checkRowSecurity(database);
   const rateLimiter = createApiRateLimiter(database.client, rateLimits, {
     onStoreError: onRateLimitStoreError,
   });
+  const live: LiveService | null =
+    liveLimits === false
+      ? null
+      : startLiveChanges(database, {
+          perUser: liveLimits.perUser ?? 10,
+          total: liveLimits.total ?? 1_000,
+          retentionMs: liveLimits.retentionMs ?? 900_000,
+          readTimeoutMs: 10_000,
+        });
+  await live?.ready;
   const server = createApiServer({
     config: {
       corsOrigins: ["http://app.test"],
@@ -137,12 +180,14 @@ export async function startTestApi(
     database,
     verifyToken: createTokenVerifier(...[auth].flat()),
     rateLimiter,
-    logger: createLogger("silent"),
+    live: live?.live ?? null,
+    logger,
   });
   const url = await listen(server);
   return {
     url,
-    db: database.client,
+    db: owner.client,
+    app: database.client,
     databaseUrl: bouncer?.url ?? directUrl,
     client(token, { batch = true, fetch, maxItems } = {}) {
       const options = {
@@ -152,16 +197,48 @@ export async function startTestApi(
         ...(fetch ? { fetch } : {}),
       };
       const link = batch ? httpBatchLink({ ...options, maxItems }) : httpLink(options);
-      return createTRPCClient<AppRouter>({ links: [link] });
+      return createTRPCClient<AppRouter>({
+        links: [
+          splitLink({
+            condition: (op) => op.type === "subscription",
+            true: liveLink(`${url}/trpc`, () => token),
+            false: link,
+          }),
+        ],
+      });
     },
+    live,
     async stop() {
+      await live?.close();
       await close(server);
       await rateLimiter?.close();
       await database.close();
+      await owner.close();
       await bouncer?.stop();
       await testDb?.drop();
     },
   };
+}
+
+/**
+ * Subscriptions over server-sent events, with the token in the Authorization header of every
+ * (re)connection (EventSource itself cannot send headers; the `eventsource` ponyfill can).
+ */
+export function liveLink(url: string, token: () => string | undefined) {
+  return httpSubscriptionLink({
+    url,
+    transformer: superjson,
+    EventSource,
+    eventSourceOptions: () => ({
+      fetch: (input, init) => {
+        const current = token();
+        return fetch(input, {
+          ...init,
+          headers: { ...init?.headers, ...(current ? { authorization: `Bearer ${current}` } : {}) },
+        });
+      },
+    }),
+  });
 }
 
 export function authConfigs(jwks: Jwks): Record<"jwks" | "secret", AuthConfig> {

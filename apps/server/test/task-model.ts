@@ -2,10 +2,14 @@
  * The API as a few lines of plain data: what each user's tasks should be after a sequence of
  * operations, for the model-based test to compare the real API with.
  */
-import type { RouterOutputs } from "@tasks/api";
+import type { RouterInputs, RouterOutputs } from "@tasks/api";
 
 export type Task = RouterOutputs["task"]["byId"];
 export type Priority = Task["priority"];
+export type Sort = NonNullable<Exclude<RouterInputs["task"]["list"], void>["sort"]>;
+
+/** The orders of `task.list`, as its `sort` names them. */
+export const SORTS: readonly Sort[] = ["created", "due", "priority"];
 
 export interface Filter {
   completed?: boolean;
@@ -36,9 +40,9 @@ export class TaskModel {
     return user;
   }
 
-  /** The user's tasks, newest first, as `task.list` orders them. */
-  tasks(user: number): Task[] {
-    return [...this.user(user).tasks.values()].sort(newestFirst);
+  /** The user's tasks in the order `sort` of `task.list` (default newest first). */
+  tasks(user: number, sort: Sort = "created"): Task[] {
+    return [...this.user(user).tasks.values()].sort(ORDERS[sort]);
   }
 
   /** Every user's tasks as `[owner, id]`, in a stable order (user, then creation). */
@@ -86,23 +90,44 @@ export class TaskModel {
     this.user(user).tasks.clear();
   }
 
-  list(user: number, filter: Filter): Task[] {
-    return this.tasks(user).filter((task) => matches(task, filter));
+  list(user: number, filter: Filter, sort: Sort = "created"): Task[] {
+    return this.tasks(user, sort).filter((task) => matches(task, filter));
   }
 
-  stats(user: number) {
-    const tasks = this.tasks(user);
+  /** `task.stats`: the counts of the user's tasks that match `filter` (all of them without). */
+  stats(user: number, filter: Omit<Filter, "completed"> = {}) {
+    const tasks = this.list(user, filter);
     const completed = tasks.filter((task) => task.completed).length;
     return { total: tasks.length, completed, open: tasks.length - completed };
   }
 }
 
-/** `task.list`'s order: `createdAt` descending, then id descending (UUIDs compare as their text). */
+/** The `created` order, and every order's ties: `createdAt` descending, then id descending (UUIDs compare as their text). */
 function newestFirst(a: Task, b: Task): number {
   const byTime = b.createdAt.getTime() - a.createdAt.getTime();
   if (byTime !== 0) return byTime;
   return compare(b.id, a.id);
 }
+
+/** Soonest due first, tasks without a due date last; ties newest first. */
+function soonestDueFirst(a: Task, b: Task): number {
+  if (a.dueAt === null) return b.dueAt === null ? newestFirst(a, b) : 1;
+  if (b.dueAt === null) return -1;
+  return a.dueAt.getTime() - b.dueAt.getTime() || newestFirst(a, b);
+}
+
+const RANK: Record<Priority, number> = { HIGH: 0, MEDIUM: 1, LOW: 2 };
+
+/** HIGH, then MEDIUM, then LOW; ties newest first. */
+function highestPriorityFirst(a: Task, b: Task): number {
+  return RANK[a.priority] - RANK[b.priority] || newestFirst(a, b);
+}
+
+const ORDERS: Record<Sort, (a: Task, b: Task) => number> = {
+  created: newestFirst,
+  due: soonestDueFirst,
+  priority: highestPriorityFirst,
+};
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -5,6 +5,7 @@
  * exactly, however many creates race, through one server process or two on one database.
  */
 import {
+  appDatabaseEnv,
   createTestDatabase,
   setDatabaseDefaults,
   type TestDatabase,
@@ -154,7 +155,7 @@ describe("the task quota", () => {
       database = await createTestDatabase();
       await setDatabaseDefaults(database.url, { "app.task_quota": String(QUOTA) });
       const env = {
-        DATABASE_URL: database.url,
+        ...appDatabaseEnv(database.url),
         AUTH_JWT_SECRET: SECRET,
       };
       servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
