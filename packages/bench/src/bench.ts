@@ -1,17 +1,34 @@
 /**
  * `pnpm bench`: seeds the database (once), serves the built API and the baseline as processes of
  * their own, puts the same autocannon load on both, procedure by procedure, in alternating A/B
- * rounds, and writes BENCHMARKS.md and benchmarks.svg at the repository's root.
+ * rounds, prices each layer in-process, measures live updates (delivery latency, memory per idle
+ * stream, the write path with and without emission), and writes BENCHMARKS.md and benchmarks.svg
+ * at the repository's root.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { applyMigrations, workspaceRoot } from "@tasks/db";
+import { APP_ROLE, applyMigrations, appRoleUrl, workspaceRoot } from "@tasks/db";
 import autocannon from "autocannon";
 import pg from "pg";
 import { type GrowthPoint, measureLayers, measureList } from "./layers.ts";
-import { type Comparison, type Measurement, writeReport } from "./report.ts";
+import {
+  measureDelivery,
+  measureIdleMemory,
+  type ProbedServer,
+  quietTriggers,
+  residentBytes,
+  STREAMS_PER_USER,
+} from "./live.ts";
+import { start, stop, waitFor } from "./processes.ts";
+import {
+  type Comparison,
+  type LiveRun,
+  liveSection,
+  type Measurement,
+  writeReport,
+} from "./report.ts";
 import { AUTH, type Scenario, sampleUsers, scenarios } from "./scenarios.ts";
 import { GROWTH, progressBar, seed } from "./seed.ts";
 
@@ -31,10 +48,21 @@ const { values: flags } = parseArgs({
     "compare-api-label": { type: "string", default: "the other build" },
     // The API with its rate limits on (as always measured) against the same build with them off.
     "compare-limits": { type: "boolean", default: false },
+    "compare-rls": { type: "boolean", default: false },
     // Each comparison is its own phase: the two servers by turns, in short paired rounds.
     "compare-rounds": { type: "string", default: "8" },
     "compare-duration": { type: "string", default: "3" },
+    // Live updates, after the rest (`--no-live`: not measured; `--live-only`: only they are,
+    // and their section is printed, not written): streams, creates a second, seconds per round
+    // of delivery, and rounds of the write path's A/B.
+    live: { type: "boolean", default: true },
+    "live-only": { type: "boolean", default: false },
+    "live-streams": { type: "string", default: "1000" },
+    "live-rate": { type: "string", default: "100" },
+    "live-seconds": { type: "string", default: "6" },
+    "live-rounds": { type: "string", default: "6" },
   },
+  allowNegative: true,
   args: process.argv.slice(2).filter((arg) => arg !== "--"),
 });
 const rounds = Number(flags.rounds);
@@ -44,8 +72,26 @@ const compareRounds = Number(flags["compare-rounds"]);
 const compareDuration = Number(flags["compare-duration"]);
 const size = { users: Number(flags.users), tasks: Number(flags.tasks), growth: true };
 const smallSize = { users: 10, tasks: Number(flags["small-tasks"]) };
+const liveStreams = Number(flags["live-streams"]);
 const root = workspaceRoot();
+const apiMain = join(root, "apps/server/dist/main.js");
 const POOL_MAX = 10;
+/** The API servers' environment. */
+const env = {
+  // As the app's role, which the row-level security policies bind.
+  DATABASE_URL: appRoleUrl(flags.url),
+  DATABASE_POOL_MAX: String(POOL_MAX),
+  NODE_ENV: "production",
+  LOG_LEVEL: "info",
+  HOST: "127.0.0.1",
+  AUTH_JWT_SECRET: AUTH.secret,
+  AUTH_ISSUER: AUTH.issuer,
+  AUTH_AUDIENCE: AUTH.audience,
+  // On, as in production, so their cost is in the numbers; set above the load (its calls are
+  // spread over 100 users, each far under a million a minute), so nothing is refused.
+  RATE_LIMIT_USER_PER_MINUTE: "1000000",
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000000",
+};
 
 async function ensureDatabase(url: string) {
   const target = new URL(url);
@@ -64,35 +110,9 @@ async function ensureDatabase(url: string) {
   await applyMigrations(url);
 }
 
-function start(
-  node: string,
-  command: string[],
-  env: Record<string, string>,
-  cwd: string,
-): ChildProcess {
-  const child = spawn(node, command, {
-    cwd,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  return child;
-}
-
 /** The version of a Node binary, e.g. `v20.20.2`. */
 function nodeVersion(node: string): string {
   return execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
-}
-
-async function waitFor(url: string) {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((done) => setTimeout(done, 100));
-    }
-  }
-  throw new Error(`${url} did not answer`);
 }
 
 async function load(base: string, scenario: Scenario, seconds = duration) {
@@ -117,6 +137,10 @@ async function load(base: string, scenario: Scenario, seconds = duration) {
 
 async function main() {
   console.error(`Database ${new URL(flags.url).host}${new URL(flags.url).pathname}`);
+  if (flags["live-only"]) {
+    process.stdout.write(liveSection(await measureLiveUpdates()));
+    return;
+  }
   await ensureDatabase(flags.url);
   const seeded = await seed(flags.url, size, progressBar("Seeding tasks"));
   console.error(
@@ -127,28 +151,19 @@ async function main() {
   const users = await sampleUsers(flags.url, size.users, 100);
   const list = scenarios(users);
 
-  const env = {
-    DATABASE_URL: flags.url,
-    DATABASE_POOL_MAX: String(POOL_MAX),
-    NODE_ENV: "production",
-    LOG_LEVEL: "info",
-    HOST: "127.0.0.1",
-    AUTH_JWT_SECRET: AUTH.secret,
-    AUTH_ISSUER: AUTH.issuer,
-    AUTH_AUDIENCE: AUTH.audience,
-    // On, as in production, so their cost is in the numbers; set above the load (its calls are
-    // spread over 100 users, each far under a million a minute), so nothing is refused.
-    RATE_LIMIT_USER_PER_MINUTE: "1000000",
-    RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000000",
-  };
-  const apiMain = join(root, "apps/server/dist/main.js");
   const baselineArgs = ["--import", "tsx", join(root, "packages/bench/src/serve-baseline.ts")];
   const servers: Record<
     string,
     { port: number; node: string; args: string[]; env?: Record<string, string> }
   > = {
     api: { port: 31_001, node: process.execPath, args: [apiMain] },
-    baseline: { port: 31_002, node: process.execPath, args: baselineArgs },
+    // The hand-written floor reads as the owner: it sends no user setting.
+    baseline: {
+      port: 31_002,
+      node: process.execPath,
+      args: baselineArgs,
+      env: { DATABASE_URL: flags.url },
+    },
   };
   const comparisons: Comparison[] = [];
   const thisNode = `Node ${process.version}`;
@@ -156,7 +171,12 @@ async function main() {
     const node = flags["compare-node"];
     const other = `Node ${nodeVersion(node)}`;
     servers["api, other node"] = { port: 31_003, node, args: [apiMain] };
-    servers["baseline, other node"] = { port: 31_004, node, args: baselineArgs };
+    servers["baseline, other node"] = {
+      port: 31_004,
+      node,
+      args: baselineArgs,
+      env: { DATABASE_URL: flags.url },
+    };
     comparisons.push(
       {
         title: `The API on ${thisNode} against ${other}`,
@@ -181,6 +201,20 @@ async function main() {
       title: `This build of the API against ${label}`,
       a: ["api", "API, this build"],
       b: ["api, other build", `API, ${label}`],
+    });
+  }
+  if (flags["compare-rls"]) {
+    servers["api, rls off"] = {
+      port: 31_007,
+      node: process.execPath,
+      args: [apiMain],
+      // The scoped client alone: no setting sent, as the owner, whom the policies do not bind.
+      env: { ROW_LEVEL_SECURITY: "off", DATABASE_URL: flags.url },
+    };
+    comparisons.push({
+      title: "The API with row-level security on against off",
+      a: ["api", "API, row-level security on"],
+      b: ["api, rls off", "API, row-level security off"],
     });
   }
   if (flags["compare-limits"]) {
@@ -234,6 +268,12 @@ async function main() {
     // each round's pair: the machine's drift then weighs on both sides of every ratio alike.
     const paired: Measurement[] = [];
     for (const { title, a, b } of comparisons) {
+      // Untimed first: a server that sat out the main rounds is not yet as warm (JIT, pool).
+      for (const scenario of list) {
+        for (const server of [a[0], b[0]]) {
+          await load(`http://127.0.0.1:${servers[server]?.port}`, scenario, 1);
+        }
+      }
       for (const scenario of list) {
         for (let round = 0; round < compareRounds; round++) {
           for (const server of round % 2 === 0 ? [a[0], b[0]] : [b[0], a[0]]) {
@@ -274,6 +314,7 @@ async function main() {
         label: `a user with ${Math.floor(size.tasks / size.users).toLocaleString("en")} tasks, table of the ${size.tasks.toLocaleString("en")}-task seed`,
       },
     ];
+    const live = flags.live ? await measureLiveUpdates() : undefined;
     const command = `pnpm bench ${process.argv
       .slice(2)
       .filter((arg) => arg !== "--")
@@ -297,11 +338,170 @@ async function main() {
       growth,
       tableSize,
       explain: await explain(flags.url, sub),
+      live,
     });
     console.error("Wrote BENCHMARKS.md and benchmarks.svg.");
   } finally {
     for (const child of children) child.kill("SIGTERM");
   }
+}
+
+/** Drops the database if it exists, makes it again and migrates it. */
+async function freshDatabase(url: string) {
+  const name = new URL(url).pathname.slice(1).replaceAll('"', '""');
+  const admin = new URL(url);
+  admin.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+  await applyMigrations(url);
+}
+
+const withSuffix = (url: string, suffix: string) => {
+  const named = new URL(url);
+  named.pathname = `${named.pathname}${suffix}`;
+  return named.toString();
+};
+
+/**
+ * Live updates, on two databases made afresh and seeded alike: `<database>_live` as migrated, and
+ * `<database>_live_quiet` with the triggers that emit nothing. First the write path, with emission
+ * against without (one API process on each, by turns); then the delivery latency, with two API
+ * processes on `_live` and every user's streams open over both; then the memory of idle streams,
+ * on a fresh process per round.
+ */
+async function measureLiveUpdates(): Promise<LiveRun> {
+  const users = Math.ceil(liveStreams / STREAMS_PER_USER);
+  const liveSize = { users, tasks: users * 1000 };
+  const liveUrl = withSuffix(flags.url, "_live");
+  const quietUrl = withSuffix(flags.url, "_live_quiet");
+  for (const url of [liveUrl, quietUrl]) {
+    await freshDatabase(url);
+    await seed(url, liveSize);
+  }
+  await quietTriggers(quietUrl);
+  const sampled = {
+    with: await sampleUsers(liveUrl, users, users),
+    without: await sampleUsers(quietUrl, users, users),
+  };
+  const cwd = join(root, "packages/bench");
+  const serve = (port: number, url: string) =>
+    start(
+      process.execPath,
+      [apiMain],
+      { ...env, DATABASE_URL: appRoleUrl(url), PORT: String(port) },
+      cwd,
+    );
+  const base = (port: number) => `http://127.0.0.1:${port}`;
+  const liveRounds = Number(flags["live-rounds"]);
+
+  // The write path: the same build on either database, no stream open.
+  const writePath: Measurement[] = [];
+  const ports = { with: 31_011, without: 31_013 };
+  const pair = [serve(ports.with, liveUrl), serve(ports.without, quietUrl)];
+  try {
+    for (const port of Object.values(ports)) await waitFor(`${base(port)}/health`);
+    const writes = (side: "with" | "without") =>
+      scenarios(sampled[side]).filter((s) => s.name === "task.create" || s.name === "task.update");
+    const loads = { with: writes("with"), without: writes("without") };
+    for (const side of ["with", "without"] as const) {
+      for (const scenario of loads[side]) await load(base(ports[side]), scenario, 1);
+    }
+    for (let index = 0; index < loads.with.length; index++) {
+      for (let round = 0; round < liveRounds; round++) {
+        for (const side of round % 2 === 0
+          ? (["with", "without"] as const)
+          : (["without", "with"] as const)) {
+          const scenario = loads[side][index] as Scenario;
+          const result = await load(base(ports[side]), scenario, compareDuration);
+          writePath.push({ procedure: scenario.name, server: side, round, ...result });
+          console.error(
+            `write path, round ${round + 1}/${liveRounds} ${scenario.name} ${side} emission: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, errors ${result.errors}`,
+          );
+        }
+      }
+    }
+  } finally {
+    await Promise.all(pair.map(stop));
+  }
+
+  // Delivery: two processes on one database, every user's streams over both.
+  const rate = Number(flags["live-rate"]);
+  const seconds = Number(flags["live-seconds"]);
+  const instances = [31_011, 31_012];
+  const both = instances.map((port) => serve(port, liveUrl));
+  let delivery: LiveRun["delivery"];
+  try {
+    for (const port of instances) await waitFor(`${base(port)}/health`);
+    delivery = await measureDelivery({
+      bases: instances.map(base),
+      users: sampled.with,
+      listenUrl: liveUrl,
+      streamsPerUser: STREAMS_PER_USER,
+      rate,
+      seconds,
+      rounds,
+      warmupSeconds: 2,
+      log: (line) => console.error(line),
+    });
+  } finally {
+    await Promise.all(both.map(stop));
+  }
+
+  // Memory: a fresh process per round, with the probe.
+  const probe = join(root, "packages/bench/src/memory-probe.ts");
+  const memory = await measureIdleMemory({
+    users: sampled.with,
+    streams: liveStreams,
+    streamsPerUser: STREAMS_PER_USER,
+    rounds,
+    log: (line) => console.error(line),
+    async serve(): Promise<ProbedServer> {
+      const port = 31_014;
+      const child = start(
+        process.execPath,
+        ["--expose-gc", "--import", probe, apiMain],
+        { ...env, DATABASE_URL: appRoleUrl(liveUrl), PORT: String(port) },
+        cwd,
+        true,
+      );
+      await waitFor(`${base(port)}/health`);
+      return {
+        base: base(port),
+        async memory() {
+          const usage = await new Promise<NodeJS.MemoryUsage>((done) => {
+            child.once("message", (message) => done(message as NodeJS.MemoryUsage));
+            child.send("memory");
+          });
+          return { heapBytes: usage.heapUsed, rssBytes: await residentBytes(child.pid as number) };
+        },
+        stop: () => stop(child),
+      };
+    },
+  });
+  return {
+    database: new URL(liveUrl).pathname.slice(1),
+    quietDatabase: new URL(quietUrl).pathname.slice(1),
+    seed: liveSize,
+    streams: liveStreams,
+    users,
+    streamsPerUser: STREAMS_PER_USER,
+    processes: instances.length,
+    rate,
+    seconds,
+    rounds,
+    delivery,
+    memory,
+    writePath,
+    writeRounds: liveRounds,
+    writeDuration: compareDuration,
+    connections,
+  };
 }
 
 async function serverVersion(url: string): Promise<string> {
@@ -314,15 +514,25 @@ async function serverVersion(url: string): Promise<string> {
   }
 }
 
-/** The plans of the list and stats queries on the seeded table. */
+/**
+ * The plans of the list and stats queries on the seeded table, as the API runs them: as the app's
+ * role, under the row-level security policies, with the user's setting.
+ */
 async function explain(url: string, sub: string): Promise<Record<string, string>> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const plan = async (sql: string) =>
-      (await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, [sub])).rows
-        .map((row) => row["QUERY PLAN"])
-        .join("\n");
+    const plan = async (sql: string, user = sub) => {
+      await client.query("BEGIN");
+      try {
+        await client.query(`SET LOCAL ROLE ${APP_ROLE}`);
+        await client.query("SELECT set_config('app.user_id', $1, true)", [user]);
+        const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, [user]);
+        return rows.map((row) => row["QUERY PLAN"]).join("\n");
+      } finally {
+        await client.query("ROLLBACK");
+      }
+    };
     return {
       "task.list (first page)": await plan(
         `SELECT id, title, description, completed, priority, due_at, created_at, updated_at FROM tasks
@@ -331,13 +541,10 @@ async function explain(url: string, sub: string): Promise<Record<string, string>
       "task.stats": await plan(
         `SELECT completed, COUNT(*) FROM tasks WHERE user_id = $1 GROUP BY completed`,
       ),
-      "task.stats, for the user with 100,000 tasks": (
-        await client.query(
-          `EXPLAIN (ANALYZE, BUFFERS) SELECT completed, COUNT(*) FROM tasks WHERE user_id = 'growth-100000' GROUP BY completed`,
-        )
-      ).rows
-        .map((row) => row["QUERY PLAN"])
-        .join("\n"),
+      "task.stats, for the user with 100,000 tasks": await plan(
+        `SELECT completed, COUNT(*) FROM tasks WHERE user_id = $1 GROUP BY completed`,
+        "growth-100000",
+      ),
     };
   } finally {
     await client.end();

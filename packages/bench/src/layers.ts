@@ -6,7 +6,7 @@
  * API's token verifier.
  */
 import { createTokenVerifier, taskSelect, transformer } from "@tasks/api";
-import { createDb, forUser } from "@tasks/db";
+import { appRoleUrl, createDb, forUser } from "@tasks/db";
 import { jwtVerify } from "jose";
 import pg from "pg";
 import superjson from "superjson";
@@ -31,10 +31,14 @@ const LIST_SQL = `SELECT "public"."tasks"."id", "public"."tasks"."title", "publi
   "public"."tasks"."id" DESC LIMIT $2 OFFSET $3`;
 
 export async function measureLayers(url: string, sub: string, timeMs = 1000): Promise<LayerCost[]> {
-  const database = await createDb({ url, poolMax: 1 });
+  // The owner's client (which row-level security does not bind) for the unscoped layers; the
+  // app's, as the API runs it, for the scoped ones.
+  const database = await createDb({ url, poolMax: 1, rowSecurity: "off" });
+  const app = await createDb({ url: appRoleUrl(url), poolMax: 1 });
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   const db = database.client;
-  const scoped = forUser(db, sub);
+  const scoped = forUser(app.client, sub);
+  const scopedWithoutRls = forUser(db, sub);
   const orderBy = [{ createdAt: "desc" as const }, { id: "desc" as const }];
   const page = await db.task.findMany({ where: { userId: sub }, orderBy, take: 20, select });
   const envelope = JSON.stringify(superjson.serialize({ items: page, nextCursor: null }));
@@ -60,16 +64,41 @@ export async function measureLayers(url: string, sub: string, timeMs = 1000): Pr
 
   const pairs: [string, string, () => unknown, string, () => unknown][] = [
     [
+      "row-level security, a read",
+      "scoped findMany, as the app's role",
+      () => scoped.task.findMany({ where: { AND: [] }, orderBy, take: 21, select }),
+      "scoped findMany, as the owner with no setting sent",
+      () => scopedWithoutRls.task.findMany({ where: { AND: [] }, orderBy, take: 21, select }),
+    ],
+    [
+      "row-level security, a write",
+      "scoped create, as the app's role",
+      () => scoped.task.create({ data: { title: MARK, userId: sub }, select }),
+      "scoped create, as the owner with no setting sent",
+      () => scopedWithoutRls.task.create({ data: { title: MARK, userId: sub }, select }),
+    ],
+    [
+      "row-level security: our one round trip against Prisma's example (a transaction each)",
+      "scoped findMany, the user's setting in the same round trip",
+      () => scoped.task.findMany({ where: { AND: [] }, orderBy, take: 21, select }),
+      "$transaction([set_config, findMany]): BEGIN, set, query, COMMIT",
+      () =>
+        app.client.$transaction([
+          app.client.$executeRaw`SELECT set_config('app.user_id', ${sub}, true)`,
+          app.client.task.findMany({ where: { userId: sub }, orderBy, take: 21, select }),
+        ]),
+    ],
+    [
       "scoped client (forUser)",
       "scoped findMany",
-      () => scoped.task.findMany({ where: { AND: [] }, orderBy, take: 21, select }),
+      () => scopedWithoutRls.task.findMany({ where: { AND: [] }, orderBy, take: 21, select }),
       "unscoped findMany",
       () => db.task.findMany({ where: { userId: sub }, orderBy, take: 21, select }),
     ],
     [
       "scoped client, a write",
       "scoped create",
-      () => scoped.task.create({ data: { title: MARK, userId: sub }, select }),
+      () => scopedWithoutRls.task.create({ data: { title: MARK, userId: sub }, select }),
       "unscoped create",
       () => db.task.create({ data: { title: MARK, userId: sub }, select }),
     ],
@@ -146,6 +175,7 @@ export async function measureLayers(url: string, sub: string, timeMs = 1000): Pr
     await untriggered.end();
     await pool.end();
     await database.close();
+    await app.close();
   }
 }
 
@@ -189,7 +219,7 @@ export interface GrowthPoint {
 
 /** The list query of `task.list` (first page, through the scoped client) for one user. */
 export async function measureList(url: string, sub: string, timeMs = 1000): Promise<GrowthPoint> {
-  const database = await createDb({ url, poolMax: 1 });
+  const database = await createDb({ url: appRoleUrl(url), poolMax: 1 });
   try {
     const scoped = forUser(database.client, sub);
     const orderBy = [{ createdAt: "desc" as const }, { id: "desc" as const }];

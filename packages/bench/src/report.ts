@@ -2,6 +2,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { GrowthPoint, LayerCost } from "./layers.ts";
+import type { DeliveryRound, MemoryRound, MemorySample, Percentiles } from "./live.ts";
 
 export interface Measurement {
   procedure: string;
@@ -41,6 +42,31 @@ export interface Run {
   growth: GrowthPoint[];
   tableSize: GrowthPoint[];
   explain: Record<string, string>;
+  /** Live updates (absent with `--no-live`). */
+  live?: LiveRun;
+}
+
+/** The live updates' measures (see `live.ts`). */
+export interface LiveRun {
+  /** The database with the triggers as migrated, and the one whose triggers emit nothing. */
+  database: string;
+  quietDatabase: string;
+  seed: { users: number; tasks: number };
+  streams: number;
+  users: number;
+  streamsPerUser: number;
+  processes: number;
+  /** Creates a second during delivery, and seconds per round. */
+  rate: number;
+  seconds: number;
+  rounds: number;
+  delivery: DeliveryRound[];
+  memory: MemoryRound[];
+  /** The write path's A/B: `server` is `with` or `without` (emission). */
+  writePath: Measurement[];
+  writeRounds: number;
+  writeDuration: number;
+  connections: number;
 }
 
 export interface Summary {
@@ -84,16 +110,21 @@ export function summarize(measurements: Measurement[]): Summary[] {
  * A comparison's table: each procedure's medians on both servers, and the median and range of
  * the ratios of each round's pair (the servers alternate, so each ratio is of neighbours in time).
  */
+/** The throughput ratios of a comparison's pairs for one procedure, round by round. */
+function pairRatios(measurements: Measurement[], procedure: string, a: string, b: string) {
+  const rounds = (server: string) =>
+    measurements.filter((m) => m.procedure === procedure && m.server === server);
+  const others = rounds(b);
+  return rounds(a).flatMap((m) => {
+    const other = others.find((o) => o.round === m.round);
+    return other && other.rps > 0 ? [m.rps / other.rps] : [];
+  });
+}
+
 export function comparisonTable(measurements: Measurement[], { a, b }: Comparison): string {
   const rows = proceduresOf(measurements).map((procedure) => {
     const [x, y] = [medians(measurements, procedure, a[0]), medians(measurements, procedure, b[0])];
-    const rounds = (server: string) =>
-      measurements.filter((m) => m.procedure === procedure && m.server === server);
-    const others = rounds(b[0]);
-    const ratios = rounds(a[0]).flatMap((m) => {
-      const other = others.find((o) => o.round === m.round);
-      return other && other.rps > 0 ? [m.rps / other.rps] : [];
-    });
+    const ratios = pairRatios(measurements, procedure, a[0], b[0]);
     const range =
       ratios.length === 0
         ? "–"
@@ -114,8 +145,13 @@ export function targets(run: Run, summary: Summary[]): [string, string, boolean]
   const of = (name: string) => summary.find((row) => row.procedure === name);
   const list = of("task.list (first page)");
   const create = of("task.create");
-  const scoped = run.layers.find((cost) => cost.layer.startsWith("scoped client"));
+  const scoped = run.layers.find((cost) => cost.layer === "scoped client (forUser)");
   const [small, large] = run.tableSize;
+  // Row-level security on against off, from its comparison's pairs (when it ran).
+  const rls = (procedure: string) => {
+    const ratios = pairRatios(run.paired, procedure, "api", "api, rls off");
+    return ratios.length ? median(ratios) : undefined;
+  };
   const checks: [
     string,
     number | undefined,
@@ -145,6 +181,18 @@ export function targets(run: Run, summary: Summary[]): [string, string, boolean]
       scoped && scoped.withUs / scoped.withoutUs - 1,
       (v) => v <= 0.05,
       (v) => `${(v * 100).toFixed(1)}%`,
+    ],
+    [
+      "`task.list` throughput with row-level security on ≥ 0.85× of off",
+      rls("task.list (first page)"),
+      (v) => v >= 0.85,
+      (v) => `${v.toFixed(2)}×`,
+    ],
+    [
+      "`task.create` throughput with row-level security on ≥ 0.85× of off",
+      rls("task.create"),
+      (v) => v >= 0.85,
+      (v) => `${v.toFixed(2)}×`,
     ],
     [
       "list latency at the large table within 1.5× of the small one",
@@ -209,7 +257,7 @@ the range shows how far single rounds strayed. Both columns of p99 are medians, 
 ${run.comparisons.map((c) => `### ${c.title}\n\n${comparisonTable(run.paired, c)}`).join("\n\n")}
 
 `
-}## Targets
+}${run.live ? liveSection(run.live) : ""}## Targets
 
 | target | this run | met |
 | --- | --: | :-: |
@@ -250,11 +298,133 @@ the first row" is then against the small table.
 
 ## Query plans
 
+As the API runs them: as the app's role, with the user's setting, under the row-level security
+policies (the policy's condition joins the index condition).
+
 ${Object.entries(run.explain)
   .map(
     ([name, plan]) => `\`${name}\`, \`EXPLAIN (ANALYZE, BUFFERS)\`:\n\n\`\`\`text\n${plan}\n\`\`\``,
   )
   .join("\n\n")}
+`;
+}
+
+const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : "–");
+const kib = (bytes: number) => (bytes / 1024).toFixed(1);
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+const count = (value: number) => value.toLocaleString("en");
+
+/** The medians of the rounds' percentiles, and the largest of their maxima. */
+export function deliveryLatency(
+  rounds: DeliveryRound[],
+  pick: (round: DeliveryRound) => Percentiles,
+) {
+  return {
+    p50: median(rounds.map((round) => pick(round).p50)),
+    p99: median(rounds.map((round) => pick(round).p99)),
+    max: Math.max(...rounds.map((round) => pick(round).max)),
+  };
+}
+
+/** The rounds' bytes per stream: their median and range. */
+export function perStream(rounds: MemoryRound[], key: keyof MemorySample) {
+  const each = rounds.map((round) => (round.after[key] - round.before[key]) / round.streams);
+  return { median: median(each), min: Math.min(...each), max: Math.max(...each) };
+}
+
+export function liveSection(live: LiveRun): string {
+  const sum = (
+    key: "writes" | "written" | "expected" | "delivered" | "outOfOrder" | "beforeResponse",
+  ) => live.delivery.reduce((total, round) => total + round[key], 0);
+  const latencyRows = (
+    [
+      ["the commit, as a LISTEN connection of the bench heard it", (r) => r.fromCommit],
+      ["the writer's answer (sent after the commit)", (r) => r.fromResponse],
+      ["the writer's request sent", (r) => r.fromSent],
+      ["_the create's own round trip, request to answer_", (r) => r.write],
+    ] as [string, (round: DeliveryRound) => Percentiles][]
+  ).map(([from, pick]) => {
+    const { p50, p99, max } = deliveryLatency(live.delivery, pick);
+    return `| ${from} | ${ms(p50)} | ${ms(p99)} | ${ms(max)} |`;
+  });
+  const perProcess = Math.round(live.streams / live.processes);
+  const memoryRows = (
+    [
+      ["resident set (VmRSS)", "rssBytes"],
+      ["V8 heap in use, after a full collection", "heapBytes"],
+    ] as [string, keyof MemorySample][]
+  ).map(([measure, key]) => {
+    const each = perStream(live.memory, key);
+    const before = median(live.memory.map((round) => round.before[key]));
+    const after = median(live.memory.map((round) => round.after[key]));
+    return `| ${measure} | ${mib(before)} | ${mib(after)} | ${kib(each.median)} | ${kib(each.min)}–${kib(each.max)} |`;
+  });
+  const delivered = sum("delivered");
+  return `## Live updates
+
+On two databases of their own, made afresh each run and seeded alike with ${count(live.seed.users)} users
+and ${count(live.seed.tasks)} tasks: \`${live.database}\`, migrated as is, and \`${live.quietDatabase}\` for the write
+path without emission. The API processes are the built server as above (the app's role, rate limits
+on, a pool of 10), live updates at their defaults.
+
+### Delivery latency
+
+${count(live.streams)} streams (\`GET /api/tasks/events\`) stay open over ${live.processes} API processes on one database,
+${count(perProcess)} on each: ${count(live.users)} users with ${live.streamsPerUser} streams each, spread evenly over the processes. Writers
+create ${live.rate} tasks a second (\`task.create\`), the users in turn, each user's creates through each
+process in turn, for ${live.seconds} s per round, ${live.rounds} rounds after an untimed one; each create's \`created\` event
+goes to the writer's ${live.streamsPerUser} streams (${count(live.rate * live.streamsPerUser)} events a second in all). The bench times it all on
+one clock (\`performance.now()\`): a writer sending its create and receiving the answer, a LISTEN
+connection of its own hearing the commit's notification (PostgreSQL sends it once the
+transaction commits), and the event's bytes arriving on each stream. A latency runs to each
+stream's arrival, so there are ${live.streamsPerUser} per create; the figures are the medians of the rounds'
+percentiles (max: over all rounds).
+
+| from | p50 ms | p99 ms | max ms |
+| --- | --: | --: | --: |
+${latencyRows.join("\n")}
+
+From the commit is the delivery latency proper. The answer leaves the server after the commit, so
+from the answer is a lower bound (${count(sum("beforeResponse"))} of the ${count(delivered)} events arrived before their writer's answer, and count
+as negative); from the request, an upper bound. Events: ${count(delivered)} of ${count(sum("expected"))} expected arrived,
+${count(sum("outOfOrder"))} out of their stream's order; ${count(sum("written"))} of ${count(sum("writes"))} creates answered 200.
+
+### Memory per idle stream
+
+Per round (${live.memory.length}), a fresh API process, under \`--expose-gc\` with \`packages/bench/src/memory-probe.ts\`
+loaded (over an IPC channel it runs a full collection, then reports \`process.memoryUsage()\`):
+warmed with streams opened and closed, its memory read, then ${count(live.streams)} idle streams opened, a
+hundred at a time (${live.streamsPerUser} per user), and its memory read again once each had its first event. The
+resident set is \`VmRSS\` of \`/proc/<pid>/status\`, read right after the collection. Per stream:
+(after − before) / ${count(live.streams)}, the median of the rounds; before and after are medians too. The heap in
+use is what the streams hold (it grows in step with them and is given back when they close); the
+resident set also counts the heap V8 grew to while they opened and keeps, so it is the larger and
+the less steady of the two.
+
+| measure | before, MiB | after, MiB | per stream, KiB | rounds' range, KiB |
+| --- | --: | --: | --: | --: |
+${memoryRows.join("\n")}
+
+### Emitting events on the write path
+
+The same build, one process on each database, no stream open. With emission: \`${live.database}\` as
+migrated, where \`tasks_changed()\` numbers each change, logs it in \`task_changes\` and notifies, on
+insert and on update (so an update now also updates its owner's \`users\` row). Without:
+\`${live.quietDatabase}\`, where \`tasks_changed()\` is replaced (\`QUIET_TRIGGERS_SQL\` in
+\`packages/bench/src/live.ts\`) by the same function minus the numbering, the log insert and the
+notification: it still keeps \`task_count\` and checks the quota on insert and delete, and the update
+trigger, left with nothing to do, is dropped, as before live updates. The two by turns, ${live.writeRounds} rounds of
+${live.writeDuration} s per procedure, the first to go alternating, ${live.connections} connections over ${count(live.users)} users (\`task.update\`
+flips one task of each); the ratio is with over without, round by round, then the median.
+
+${comparisonTable(live.writePath, { title: "", a: ["with", "with emission"], b: ["without", "without emission"] })}
+
+Where the cost is: an update now takes its owner's \`users\` row (lock and write, held to commit;
+the numbering in commit order rests on it), and every write logs a row; above all, PostgreSQL
+holds one lock for the whole server from a notifying transaction's pre-commit to its end, so the
+commits of concurrent writers that NOTIFY go one at a time. That is the price of exactly-the-committed-writes
+through the database alone; a broker, or a poll of the log, would trade it for other costs.
+
 `;
 }
 

@@ -22,7 +22,7 @@ export interface Scenario {
   next(): Request;
 }
 
-interface Sampled {
+export interface Sampled {
   sub: string;
   token: string;
   taskId: string;

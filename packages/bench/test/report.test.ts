@@ -1,9 +1,12 @@
 // The report's arithmetic and chart, without a database.
 import { expect, it } from "vitest";
+import type { DeliveryRound } from "../src/live.ts";
 import {
   comparisonTable,
+  deliveryLatency,
   type Measurement,
   median,
+  perStream,
   type Run,
   summarize,
   svg,
@@ -63,15 +66,25 @@ it("checks each target against the run, and says which were not measured", () =>
       { layer: "scoped client (forUser)", with: "", without: "", withUs: 104, withoutUs: 100 },
     ],
     tableSize: [point(100), point(160)],
+    // Row-level security on against off: two rounds of task.list (ratios 0.8 and 1.0), and no
+    // pair for task.create.
+    paired: [
+      { procedure: "task.list (first page)", server: "api", round: 0, rps: 80 },
+      { procedure: "task.list (first page)", server: "api, rls off", round: 0, rps: 100 },
+      { procedure: "task.list (first page)", server: "api", round: 1, rps: 100 },
+      { procedure: "task.list (first page)", server: "api, rls off", round: 1, rps: 100 },
+    ],
   } as unknown as Run;
   expect(targets(run, summarize(measurements))).toEqual([
     ["`task.list` throughput ≥ 0.60× the baseline's", "0.61×", true],
     ["`task.create` throughput ≥ 0.50× the baseline's", "0.49×", false],
     ["`task.list` p99 under 25 ms at 32 connections", "30 ms", false],
     ["scoped client overhead ≤ 5%", "4.0%", true],
+    ["`task.list` throughput with row-level security on ≥ 0.85× of off", "0.90×", true],
+    ["`task.create` throughput with row-level security on ≥ 0.85× of off", "not measured", false],
     ["list latency at the large table within 1.5× of the small one", "1.60×", false],
   ]);
-  expect(targets({ ...run, layers: [], tableSize: [] }, [])[0]).toEqual([
+  expect(targets({ ...run, layers: [], tableSize: [], paired: [] }, [])[0]).toEqual([
     "`task.list` throughput ≥ 0.60× the baseline's",
     "not measured",
     false,
@@ -97,4 +110,21 @@ it("compares two servers by the ratios of each round's pair, procedure by proced
     "| --- | --: | --: | --: | --: | --: | --: |",
     "| `task.byId` | 200 | 150 | 2.00× | 1.00–4.00 | 20 / 15 | 3 / 3 |",
   ]);
+});
+
+it("sums up live updates: medians of the rounds' percentiles, and bytes per stream", () => {
+  const round = (p50: number, p99: number, max: number) =>
+    ({ fromCommit: { p50, p99, max } }) as unknown as DeliveryRound;
+  expect(
+    deliveryLatency([round(1, 10, 20), round(3, 30, 90), round(2, 20, 40)], (r) => r.fromCommit),
+  ).toEqual({ p50: 2, p99: 20, max: 90 });
+  const memory = (round: number, grown: number) => ({
+    round,
+    streams: 1000,
+    before: { rssBytes: 100_000_000, heapBytes: 30_000_000 },
+    after: { rssBytes: 100_000_000 + grown * 3, heapBytes: 30_000_000 + grown },
+  });
+  const rounds = [memory(0, 25_000_000), memory(1, 24_000_000), memory(2, 26_000_000)];
+  expect(perStream(rounds, "heapBytes")).toEqual({ median: 25_000, min: 24_000, max: 26_000 });
+  expect(perStream(rounds, "rssBytes").median).toBe(75_000);
 });

@@ -33,6 +33,30 @@ export const sharedVariables = {
   DATABASE_DRIVER: z.enum(["pg", "neon"]).optional(),
   DATABASE_POOL_MAX: integer(1, 1000, 10),
   DATABASE_TIMEOUT_MS: integer(100, 600_000, 10_000),
+  /**
+   * `enforce`: the database's row-level security keeps each user to their rows beneath the
+   * scoped client, and the app refuses a role it would not bind. `off`: the scoped client alone.
+   */
+  ROW_LEVEL_SECURITY: z.enum(["enforce", "off"]).default("enforce"),
+  /**
+   * A role each transaction takes (`SET LOCAL ROLE`), where the login is not the bound role
+   * itself: the policies then bind this role, but not the login, whose URL stays an owner's secret.
+   */
+  DATABASE_ROLE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a role name (lower case, digits, _)")
+    .optional(),
+  /**
+   * Where the process LISTENs for changes, when `DATABASE_URL` cannot (PgBouncer in transaction
+   * mode): a direct connection. Default: `DATABASE_URL` (Neon: its direct host).
+   */
+  DATABASE_LISTEN_URL: postgresUrl.optional(),
+  /** Open live streams of one user per process; more get 429. */
+  LIVE_STREAMS_PER_USER: integer(1, 1000, 10),
+  /** Open live streams per process; more get 503 (0: no live updates, no listening connection). */
+  LIVE_STREAMS_MAX: integer(0, 1_000_000, 10_000),
+  /** How long changes are kept for streams that reconnect; from further back they refetch. */
+  LIVE_RETENTION_SECONDS: integer(60, 7 * 86_400, 900),
   AUTH_USER_CACHE_SECONDS: integer(0, 3600, 60),
   /** Tokens issued longer ago than this are refused, whatever their `exp`. */
   AUTH_MAX_TOKEN_AGE_SECONDS: integer(60, 30 * 86_400, 86_400),
