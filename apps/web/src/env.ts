@@ -1,5 +1,13 @@
 import { developmentSecret } from "@tasks/auth/dev-secret";
-import { ConfigError, httpUrl, loadEnv, type Rule, relaxed, sharedVariables } from "@tasks/config";
+import {
+  ConfigError,
+  httpUrl,
+  integer,
+  loadEnv,
+  type Rule,
+  relaxed,
+  sharedVariables,
+} from "@tasks/config";
 import type { DbOptions } from "@tasks/db";
 import { z } from "zod";
 
@@ -8,6 +16,11 @@ const variables = {
   BETTER_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   BETTER_AUTH_URL: httpUrl.optional(),
   API_URL: z.union([httpUrl, z.literal("/api/trpc")]).optional(),
+  /**
+   * How long a live stream of this app's own API may last before it is ended (the browser then
+   * reconnects and resumes): serverless platforms cut longer responses. 0: no limit.
+   */
+  LIVE_STREAM_MAX_SECONDS: integer(0, 86_400, 300),
 };
 
 const rules: Rule<typeof variables>[] = [
@@ -42,6 +55,11 @@ export interface WebConfig {
   requestTimeoutMs: number;
   /** Calls per minute to this app's API of each user and of each address without a valid token. */
   rateLimits: { userPerMinute: number; anonymousPerMinute: number; trustedProxies: number };
+  /**
+   * Live streams of this app's API: limits, the changes log's retention (ms) and how long one
+   * response may stream (ms, 0: no limit); `maxStreams` 0 turns them off.
+   */
+  live: { perUser: number; maxStreams: number; retentionMs: number; streamMaxMs: number };
 }
 
 export { ConfigError };
@@ -56,6 +74,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WebConfig {
       url: env.DATABASE_URL,
       driver: env.DATABASE_DRIVER,
       poolMax: env.DATABASE_POOL_MAX,
+      rowSecurity: env.ROW_LEVEL_SECURITY,
+      role: env.DATABASE_ROLE,
+      listenUrl: env.DATABASE_LISTEN_URL,
       // As the API server: a database that stops answering fails the request (503), never holds it.
       connectionTimeoutMs: env.DATABASE_TIMEOUT_MS,
       queryTimeoutMs: env.DATABASE_TIMEOUT_MS,
@@ -76,6 +97,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WebConfig {
       userPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
       anonymousPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
       trustedProxies: env.RATE_LIMIT_TRUSTED_PROXIES,
+    },
+    live: {
+      perUser: env.LIVE_STREAMS_PER_USER,
+      maxStreams: env.LIVE_STREAMS_MAX,
+      retentionMs: env.LIVE_RETENTION_SECONDS * 1000,
+      streamMaxMs: env.LIVE_STREAM_MAX_SECONDS * 1000,
     },
   };
 }

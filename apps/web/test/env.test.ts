@@ -28,6 +28,18 @@ describe("the web app's configuration", () => {
     expect(loadConfig(production).auth.trustedOrigins).toEqual([]);
   });
 
+  it("ends the app's own live streams after LIVE_STREAM_MAX_SECONDS, 300 unless told", () => {
+    const development = { NODE_ENV: "development", BETTER_AUTH_SECRET: SECRET } as const;
+    expect(loadConfig(development).live).toMatchObject({
+      maxStreams: 10_000,
+      streamMaxMs: 300_000,
+    });
+    expect(loadConfig({ ...development, LIVE_STREAM_MAX_SECONDS: "0" }).live.streamMaxMs).toBe(0);
+    expect(() => loadConfig({ ...development, LIVE_STREAM_MAX_SECONDS: "-1" })).toThrow(
+      "LIVE_STREAM_MAX_SECONDS",
+    );
+  });
+
   it("names every bad variable, one line each, without echoing values", () => {
     let error: unknown;
     try {

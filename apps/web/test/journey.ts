@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import AxeBuilder from "@axe-core/playwright";
 import type { AppRouter } from "@tasks/api";
 import { query } from "@tasks/db/testing";
 import { createTRPCClient, httpBatchLink } from "@trpc/client";
@@ -30,9 +31,15 @@ export interface Person {
   page: Page;
 }
 
+/** What opens browser contexts: the browser, or a wrapper that watches their requests. */
+export type Browsers = Pick<Browser, "newContext">;
+
 /** A person with a browser of their own (cookies, storage), who signs up. */
-export async function signUp(browser: Browser, deployment: Deployment, name: string) {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+export async function signUp(browser: Browsers, deployment: Deployment, name: string) {
+  const context = await browser.newContext({
+    viewport: { width: 1200, height: 900 },
+    locale: "en-US",
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   const person: Person = {
@@ -51,6 +58,64 @@ export async function signUp(browser: Browser, deployment: Deployment, name: str
   await expect.poll(() => stats(page)).toBe("0 tasks · 0 done · 0 open");
   await page.getByText("No tasks yet. Add one above.").waitFor();
   return person;
+}
+
+/**
+ * The same person in another browser context (another window or device, signed in with the same
+ * session), on the task screen once its live stream has begun: the stream's first event asks for
+ * a refetch, and the refetch has been answered.
+ */
+export async function openAgain(
+  browser: Browsers,
+  deployment: Deployment,
+  person: Person,
+): Promise<Person> {
+  const context = await browser.newContext({
+    viewport: { width: 1200, height: 900 },
+    locale: "en-US",
+    storageState: await person.context.storageState(),
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const refetched = page.waitForResponse((response) => /\/task\.list\b/.test(response.url()));
+  await page.goto(`${deployment.webUrl}/`);
+  await refetched;
+  await settled(page);
+  return { ...person, context, page };
+}
+
+/**
+ * Starts watching `page` for a task titled `title` in its list, in the page itself (no polling
+ * interval adds to the time); resolves once watching, to a function that resolves to when
+ * (`Date.now()` in the page, the same clock as the test's) the task was listed.
+ */
+export async function watchListing(page: Page, title: string): Promise<() => Promise<number>> {
+  const key = crypto.randomUUID();
+  await page.evaluate(
+    ({ title, key }) => {
+      const page = window as unknown as { watches?: Record<string, Promise<number>> };
+      page.watches ??= {};
+      page.watches[key] = new Promise<number>((resolve) => {
+        const listed = () =>
+          [...document.querySelectorAll("ul[aria-label=Tasks] label")].some(
+            (label) => label.textContent === title,
+          );
+        if (listed()) return resolve(Date.now());
+        const observer = new MutationObserver(() => {
+          if (!listed()) return;
+          observer.disconnect();
+          resolve(Date.now());
+        });
+        observer.observe(document.body, { childList: true, subtree: true, characterData: true });
+      });
+    },
+    { title, key },
+  );
+  return () =>
+    page.evaluate(
+      (key) => (window as unknown as { watches: Record<string, Promise<number>> }).watches[key],
+      key,
+    ) as Promise<number>;
 }
 
 export function stats(page: Page) {
@@ -141,17 +206,42 @@ export function apiClient(deployment: Deployment, token: string) {
 }
 
 /** The HTML the server sends for the task screen, before any script runs. */
-export async function serverRenderedHtml(person: Person, deployment: Deployment) {
+export async function serverRenderedHtml(person: Person, deployment: Deployment, path = "/") {
   const cookie = (await person.context.cookies())
     .map(({ name, value }) => `${name}=${value}`)
     .join("; ");
-  const response = await fetch(`${deployment.webUrl}/`, { headers: { cookie } });
+  const response = await fetch(`${deployment.webUrl}${path}`, { headers: { cookie } });
   return response.text();
 }
 
 export async function screenshot(page: Page, deployment: Deployment, name: string) {
   mkdirSync(deployment.artifacts, { recursive: true });
   await page.screenshot({ path: join(deployment.artifacts, `${name}.png`), fullPage: true });
+}
+
+/** The rules checked on every screen: WCAG 2.0, 2.1 and 2.2, levels A and AA. */
+const WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"];
+const PHONE = { width: 390, height: 844 };
+
+/**
+ * The screen as it is now, at desktop and at phone width: no violation of WCAG 2.2 A or AA that
+ * axe-core finds, and a screenshot of each (`<name>.png`, `<name>-phone.png`) kept as an artifact.
+ */
+export async function checkScreen(page: Page, deployment: Deployment, name: string) {
+  const desktop = page.viewportSize();
+  for (const [suffix, size] of [
+    ["", desktop],
+    ["-phone", PHONE],
+  ] as const) {
+    if (size) await page.setViewportSize(size);
+    const { violations } = await new AxeBuilder({ page }).withTags(WCAG_AA).analyze();
+    const found = violations.map(
+      ({ id, help, nodes }) => `${id} (${help}): ${nodes.map((node) => node.target).join(", ")}`,
+    );
+    expect(found, `accessibility of ${name}${suffix}`).toEqual([]);
+    await screenshot(page, deployment, `${name}${suffix}`);
+  }
+  if (desktop) await page.setViewportSize(desktop);
 }
 
 export async function signIn(page: Page, deployment: Deployment, email: string, password: string) {

@@ -4,6 +4,8 @@ import { once } from "node:events";
 
 export interface Service {
   stop(): Promise<void>;
+  /** Everything the process has written to stdout and stderr so far. */
+  output(): string;
 }
 
 interface ServiceOptions {
@@ -26,20 +28,22 @@ export async function startService(
   { env, command = process.execPath, cwd, readyUrl, timeoutMs = 30_000 }: ServiceOptions,
 ): Promise<Service> {
   const child = spawn(command, args, { cwd, env, detached: true });
-  // Kept to explain a failed start; read, so that a chatty process never blocks on a full pipe.
-  let output = "";
-  const record = (chunk: Buffer) => {
-    output = (output + chunk).slice(-10_000);
-  };
-  child.stdout.on("data", record);
-  child.stderr.on("data", record);
+  // Kept to explain a failed start and for tests to read; read, so that a chatty process never
+  // blocks on a full pipe.
+  const chunks: Buffer[] = [];
+  child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
+  child.stderr.on("data", (chunk: Buffer) => chunks.push(chunk));
   const exited = once(child, "exit").then(([code]) => code as number | null);
 
-  const service = { stop: () => stop(child, exited) };
+  const service = {
+    stop: () => stop(child, exited),
+    output: () => Buffer.concat(chunks).toString(),
+  };
   try {
     await waitUntilReady(readyUrl, exited, timeoutMs);
   } catch (error) {
     await service.stop();
+    const output = service.output().slice(-10_000);
     throw new Error(`${name} did not start: ${(error as Error).message}\n${output}`);
   }
   return service;

@@ -10,7 +10,12 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { createTestDatabase, type TestDatabase, testServerUrl } from "@tasks/db/testing";
+import {
+  appDatabaseEnv,
+  createTestDatabase,
+  type TestDatabase,
+  testServerUrl,
+} from "@tasks/db/testing";
 import { freePort } from "@tasks/db/testing/browser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Service, startService } from "./processes.ts";
@@ -199,8 +204,10 @@ describe("the README's deployments, started as it says", () => {
         env[name] = value
           .replaceAll("https://app.example.com", webUrl)
           .replaceAll("https://api.example.com", apiOrigin);
-      } else if (name === "DATABASE_URL") env[name] = database.url;
-      else if (name === "BETTER_AUTH_SECRET") env[name] = SECRET;
+      } else if (name === "DATABASE_URL") {
+        // As the README says: the app's role (on the embedded database, the role it takes).
+        Object.assign(env, appDatabaseEnv(database.url));
+      } else if (name === "BETTER_AUTH_SECRET") env[name] = SECRET;
       else throw new Error(`the README names ${name} with no value, and this test has none`);
     }
     return env;

@@ -1,10 +1,25 @@
 "use client";
 
-import { type Filter, isPriority, PRIORITY_LABELS, type Status } from "../lib/tasks.ts";
+import {
+  type Filter,
+  isFiltered,
+  isPriority,
+  PRIORITY_LABELS,
+  SORT_LABELS,
+  type Sort,
+  type Status,
+} from "../lib/tasks.ts";
 
 const STATUSES: Record<Status, string> = { all: "All", open: "Open", completed: "Completed" };
 
-export function TaskFilters({ filter, onChange }: { filter: Filter; onChange(f: Filter): void }) {
+interface TaskFiltersProps {
+  filter: Filter;
+  onChange(filter: Filter): void;
+  /** Typing in the search field. */
+  onSearch(text: string): void;
+}
+
+export function TaskFilters({ filter, onChange, onSearch }: TaskFiltersProps) {
   return (
     <search className="filters" aria-label="Filter tasks">
       <fieldset className="statuses">
@@ -23,7 +38,7 @@ export function TaskFilters({ filter, onChange }: { filter: Filter; onChange(f: 
         ))}
       </fieldset>
       <div className="field">
-        <label htmlFor="filter-priority">Priority</label>
+        <label htmlFor="filter-priority">Filter by priority</label>
         <select
           id="filter-priority"
           value={filter.priority ?? ""}
@@ -47,9 +62,32 @@ export function TaskFilters({ filter, onChange }: { filter: Filter; onChange(f: 
           type="search"
           maxLength={200}
           value={filter.search}
-          onChange={(event) => onChange({ ...filter, search: event.target.value })}
+          onChange={(event) => onSearch(event.target.value)}
         />
       </div>
+      <div className="field">
+        <label htmlFor="sort">Sort by</label>
+        <select
+          id="sort"
+          value={filter.sort}
+          onChange={(event) => onChange({ ...filter, sort: event.target.value as Sort })}
+        >
+          {Object.entries(SORT_LABELS).map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </div>
+      {(isFiltered(filter) || filter.search !== "") && (
+        <button
+          type="button"
+          className="secondary clear-filters"
+          onClick={() => onChange({ ...filter, status: "all", priority: null, search: "" })}
+        >
+          Clear filters
+        </button>
+      )}
     </search>
   );
 }

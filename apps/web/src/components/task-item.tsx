@@ -1,15 +1,33 @@
 "use client";
 
 import { useOptimistic, useRef, useState, useTransition } from "react";
+import { useLocale, useToday } from "../lib/locale.tsx";
 import { isPending } from "../lib/task-mutations.ts";
-import { formatDueDate, PRIORITY_LABELS, type Task, type TaskChanges } from "../lib/tasks.ts";
+import {
+  dueState,
+  formatDueDate,
+  PRIORITY_LABELS,
+  type Task,
+  type TaskChanges,
+} from "../lib/tasks.ts";
 import { TaskEditor } from "./task-editor.tsx";
 
 interface TaskItemProps {
   task: Task;
   /** Settles once the API has answered (a failure is shown by the caller). */
   onUpdate(changes: TaskChanges): Promise<unknown>;
-  onDelete(id: string): void;
+  onDelete(task: Task): void;
+}
+
+/** The due date in the reader's format, with "Overdue" or "Due today" in words where it is. */
+function DueDate({ task, dueAt }: { task: Task; dueAt: Date }) {
+  const locale = useLocale();
+  const today = useToday();
+  const state = today ? dueState(task, today) : null;
+  const date = formatDueDate(dueAt, locale);
+  if (state === "overdue") return <span className="due overdue">Overdue, due {date}</span>;
+  if (state === "today") return <span className="due today">Due today, {date}</span>;
+  return <span className="muted">Due {date}</span>;
 }
 
 export function TaskItem({ task, onUpdate, onDelete }: TaskItemProps) {
@@ -69,7 +87,7 @@ export function TaskItem({ task, onUpdate, onDelete }: TaskItemProps) {
         <span className={`priority priority-${task.priority.toLowerCase()}`}>
           {PRIORITY_LABELS[task.priority]}
         </span>
-        {task.dueAt && <span className="muted">Due {formatDueDate(task.dueAt)}</span>}
+        {task.dueAt && <DueDate task={task} dueAt={task.dueAt} />}
         <span className="spacer" />
         <button
           ref={editButton}
@@ -86,7 +104,7 @@ export function TaskItem({ task, onUpdate, onDelete }: TaskItemProps) {
           className="secondary danger"
           aria-label={`Delete ${task.title}`}
           disabled={pending}
-          onClick={() => onDelete(task.id)}
+          onClick={() => onDelete(task)}
         >
           Delete
         </button>

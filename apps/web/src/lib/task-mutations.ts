@@ -1,14 +1,18 @@
 "use client";
 
-import { type InfiniteData, useMutation, useQueryClient } from "@tanstack/react-query";
-import type { RouterOutputs } from "@tasks/api";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "../trpc/react.tsx";
 import { errorMessage } from "./errors.ts";
+import {
+  type CachedList,
+  listInputOf,
+  placeTask,
+  recount,
+  type Stats,
+  statsInputOf,
+} from "./task-cache.ts";
 import { type ListInput, matches, type NewTask, type Task } from "./tasks.ts";
-
-type ListPage = RouterOutputs["task"]["list"];
-type CachedList = InfiniteData<ListPage, string | null>;
 
 /** Tasks shown before the API has answered have an id of this form until it does. */
 export const PENDING_ID_PREFIX = "pending-";
@@ -30,8 +34,19 @@ export function useTaskMutations() {
 
   /** Stops list fetches in flight (they would overwrite the change) and keeps what was shown. */
   async function snapshot() {
-    await queryClient.cancelQueries(lists);
-    return queryClient.getQueriesData<CachedList>(lists);
+    await queryClient.cancelQueries(trpc.task.pathFilter());
+    return queryClient.getQueriesData(trpc.task.pathFilter());
+  }
+
+  /** The task as the cached lists show it. */
+  function shown(id: string): Task | null {
+    for (const [, data] of queryClient.getQueriesData<CachedList>(lists)) {
+      for (const page of data?.pages ?? []) {
+        const task = page.items.find((item) => item.id === id);
+        if (task) return task;
+      }
+    }
+    return null;
   }
 
   function restore(snapshots: Awaited<ReturnType<typeof snapshot>> | undefined) {
@@ -39,34 +54,51 @@ export function useTaskMutations() {
   }
 
   /** Rewrites every cached list: `change` returns the task to show in its place, or null. */
-  function patchLists(change: (task: Task, input: ListInput) => Task | null, add?: Task) {
+  function patchLists(change: (task: Task, input: ListInput) => Task | null) {
     for (const [key, data] of queryClient.getQueriesData<CachedList>(lists)) {
       if (!data) continue;
-      const input = (key[1] as { input?: ListInput } | undefined)?.input ?? {};
-      const pages = data.pages.map((page, index) => {
-        const items = page.items.flatMap((task) => {
+      const input = listInputOf(key);
+      const pages = data.pages.map((page) => ({
+        ...page,
+        items: page.items.flatMap((task) => {
           const next = change(task, input);
           return next && matches(input, next) ? [next] : [];
-        });
-        return index === 0 && add && matches(input, add)
-          ? { ...page, items: [add, ...items] }
-          : { ...page, items };
-      });
+        }),
+      }));
       queryClient.setQueryData<CachedList>(key, { ...data, pages });
     }
   }
 
-  const settle = () => queryClient.invalidateQueries(trpc.task.pathFilter());
+  /** Puts `task` in place of `id` in every cached list, in the list's order (null: removes it). */
+  function place(id: string, task: Task | null) {
+    for (const [key, data] of queryClient.getQueriesData<CachedList>(lists)) {
+      const placed = data && placeTask(data, listInputOf(key), id, task);
+      if (placed) queryClient.setQueryData(key, placed);
+    }
+  }
+
+  /**
+   * Every task query refreshed from the API, once the last task mutation in flight has settled:
+   * a refetch while others are still queued would drop what they show.
+   */
+  const settle = () => {
+    if (queryClient.isMutating({ mutationKey: trpc.task.pathKey() }) > 1) return;
+    void queryClient.invalidateQueries(trpc.task.pathFilter());
+  };
   const fail = (what: string) => (cause: unknown) => setError(`${what}: ${errorMessage(cause)}`);
 
   const create = useMutation(
     trpc.task.create.mutationOptions({
+      // One after another, in the order they were submitted: the server stamps each task when
+      // it stores it, so tasks added quickly keep their order after a reload.
+      scope: { id: "task.create" },
       async onMutate(input: NewTask) {
         setError(null);
-        const snapshots = await snapshot();
+        await queryClient.cancelQueries(lists);
         const now = new Date();
-        patchLists((task) => task, {
-          id: `${PENDING_ID_PREFIX}${crypto.randomUUID()}`,
+        const pendingId = `${PENDING_ID_PREFIX}${crypto.randomUUID()}`;
+        place(pendingId, {
+          id: pendingId,
           title: input.title.trim(),
           description: input.description ?? null,
           priority: input.priority ?? "MEDIUM",
@@ -75,10 +107,14 @@ export function useTaskMutations() {
           createdAt: now,
           updatedAt: now,
         });
-        return { snapshots };
+        return { pendingId };
       },
+      onSuccess(task, _input, context) {
+        place(context.pendingId, task);
+      },
+      // Only this one goes: creates queued behind it stay shown.
       onError(cause, _input, context) {
-        restore(context?.snapshots);
+        if (context) place(context.pendingId, null);
         fail("The task was not added")(cause);
       },
       onSettled: settle,
@@ -106,7 +142,13 @@ export function useTaskMutations() {
       async onMutate({ id }) {
         setError(null);
         const snapshots = await snapshot();
+        const before = shown(id);
         patchLists((task) => (task.id === id ? null : task));
+        for (const [key, stats] of queryClient.getQueriesData<Stats>(
+          trpc.task.stats.pathFilter(),
+        )) {
+          if (stats) queryClient.setQueryData(key, recount(stats, before, null, statsInputOf(key)));
+        }
         return { snapshots };
       },
       onError(cause, _input, context) {

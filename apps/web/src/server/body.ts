@@ -20,7 +20,15 @@ export async function readBody(request: Request, limit: number): Promise<ArrayBu
   return new Blob(chunks as BlobPart[]).arrayBuffer();
 }
 
-/** A request with the same method, headers and URL, and a body already read. */
-export function withBody(request: Request, url: URL, body: ArrayBuffer | undefined): Request {
-  return new Request(url, { method: request.method, headers: request.headers, body });
+/**
+ * A request with the same method, headers and URL, a body already read, and `signal` if given,
+ * which ends what the request started (a live stream) when it aborts.
+ */
+export function withBody(
+  request: Request,
+  url: URL,
+  body: ArrayBuffer | undefined,
+  signal?: AbortSignal,
+): Request {
+  return new Request(url, { method: request.method, headers: request.headers, body, signal });
 }

@@ -5,11 +5,13 @@ import {
   createApiRateLimiter,
   createContextFactory,
   createTokenVerifier,
+  type LiveService,
   type RateLimiter,
+  startLiveChanges,
   type VerifyToken,
 } from "@tasks/api";
 import { type Auth, createAuth } from "@tasks/auth";
-import { createDb, type Database } from "@tasks/db";
+import { checkRowSecurity, createDb, type Database } from "@tasks/db";
 import { nextCookies } from "better-auth/next-js";
 import { loadConfig, type WebConfig } from "../env.ts";
 import { migrateWithPrismaCli } from "./migrate.ts";
@@ -48,6 +50,12 @@ export function services(): Promise<Services> {
 async function start(): Promise<Services> {
   const config = loadConfig();
   const database = await createDb({ ...config.database, migrateEmbedded: migrateWithPrismaCli });
+  try {
+    await checkRowSecurity(database);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const accounts = createAccounts(database.client, { knownTtlMs: config.knownUserTtlMs });
   const auth = createAuth({
     db: database.client,
@@ -65,11 +73,18 @@ async function start(): Promise<Services> {
     audience: origin,
     maxTokenAgeSeconds: config.maxTokenAgeSeconds,
   });
-  const createApiContext = createContextFactory({
-    db: database.client,
-    verifyToken,
-    accounts,
-  });
+  // The live streams of this app's API (LIVE_STREAMS_MAX=0: none) start with its first call: the
+  // server components' copy of these services never serves one, and needs no LISTEN connection.
+  let apiContext: ReturnType<typeof createContextFactory> | undefined;
+  const createApiContext: Services["createApiContext"] = (request) => {
+    apiContext ??= createContextFactory({
+      db: database.client,
+      verifyToken,
+      accounts,
+      live: config.live.maxStreams > 0 ? startLive(database, config).live : null,
+    });
+    return apiContext(request);
+  };
   const rateLimiter = createApiRateLimiter(database.client, config.rateLimits, {
     // The reason's message only, never the error (its fields could hold the connection string).
     onStoreError: (reason) =>
@@ -77,4 +92,18 @@ async function start(): Promise<Services> {
     onStoreRecovered: () => console.warn("Rate limit store available again."),
   });
   return { config, database, auth, accounts, createApiContext, verifyToken, rateLimiter };
+}
+
+function startLive(database: Database, config: WebConfig): LiveService {
+  return startLiveChanges(database, {
+    perUser: config.live.perUser,
+    total: config.live.maxStreams,
+    retentionMs: config.live.retentionMs,
+    readTimeoutMs: config.database.queryTimeoutMs ?? config.requestTimeoutMs,
+    // The reason's message only, never the error (its fields could hold the connection string).
+    onListenerFailure: (reason, retryInMs) =>
+      console.warn(`Listening for changes failed (${reason}); live streams wait ${retryInMs} ms.`),
+    onListening: () => console.info("Listening for changes."),
+    onPruneFailure: (reason) => console.warn(`Pruning the changes log failed (${reason}).`),
+  });
 }

@@ -12,7 +12,7 @@ import { createQueryClient } from "./query-client.ts";
 export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
 
 /** Still refused after a fresh token: the session is over (signed out elsewhere, deleted). */
-function onError(error: Error) {
+export function endSessionIfRefused(error: unknown) {
   if (isUnauthorized(error)) window.location.assign("/sign-in?ended=1");
 }
 
@@ -27,7 +27,7 @@ export function TRPCReactProvider({
   batchMaxCalls: number;
   children: ReactNode;
 }) {
-  const [queryClient] = useState(() => createQueryClient({ onError }));
+  const [queryClient] = useState(() => createQueryClient({ onError: endSessionIfRefused }));
   const [trpcClient] = useState(() =>
     createApiClient(apiUrl, createApiTokenSource(fetchBetterAuthToken), { batchMaxCalls }),
   );

@@ -10,25 +10,27 @@ export default async function AccountPage() {
   return (
     <>
       <AppHeader name={name} />
-      <section className="card" aria-labelledby="account-heading">
-        <h1 id="account-heading">Account</h1>
-        <dl className="details">
-          <dt>Name</dt>
-          <dd>{name}</dd>
-          <dt>Email</dt>
-          <dd>{email}</dd>
-        </dl>
-        <div className="actions">
-          <SignOutButton />
-        </div>
-      </section>
-      <section className="card danger-zone" aria-labelledby="delete-section">
-        <h2 id="delete-section">Delete account</h2>
-        <p className="muted">Deletes your account and every task in it.</p>
-        <div className="actions">
-          <DeleteAccount />
-        </div>
-      </section>
+      <main id="main">
+        <section className="card" aria-labelledby="account-heading">
+          <h1 id="account-heading">Account</h1>
+          <dl className="details">
+            <dt>Name</dt>
+            <dd>{name}</dd>
+            <dt>Email</dt>
+            <dd>{email}</dd>
+          </dl>
+          <div className="actions">
+            <SignOutButton />
+          </div>
+        </section>
+        <section className="card danger-zone" aria-labelledby="delete-section">
+          <h2 id="delete-section">Delete account</h2>
+          <p className="muted">Deletes your account and every task in it.</p>
+          <div className="actions">
+            <DeleteAccount />
+          </div>
+        </section>
+      </main>
     </>
   );
 }

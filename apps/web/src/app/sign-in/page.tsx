@@ -15,5 +15,9 @@ export default async function SignInPage({
   if (await getSession()) redirect("/");
   const params = await searchParams;
   const notice = Object.keys(NOTICES).find((key) => params[key] !== undefined);
-  return <AuthForm mode="sign-in" notice={notice && NOTICES[notice]} />;
+  return (
+    <main id="main">
+      <AuthForm mode="sign-in" notice={notice && NOTICES[notice]} />
+    </main>
+  );
 }

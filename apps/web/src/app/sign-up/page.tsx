@@ -4,5 +4,9 @@ import { getSession } from "../../server/session.ts";
 
 export default async function SignUpPage() {
   if (await getSession()) redirect("/");
-  return <AuthForm mode="sign-up" />;
+  return (
+    <main id="main">
+      <AuthForm mode="sign-up" />
+    </main>
+  );
 }

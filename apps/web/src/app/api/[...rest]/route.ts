@@ -1,4 +1,4 @@
-import { appRouter, createRestDocument, REST_PREFIX } from "@tasks/api";
+import { appRouter, changeStreamResponse, createRestDocument, REST_PREFIX } from "@tasks/api";
 import { createOpenApiFetchHandler } from "trpc-to-openapi";
 import { readBody, withBody } from "../../../server/body.ts";
 import { withRequestDeadline } from "../../../server/deadline.ts";
@@ -26,6 +26,9 @@ async function handler(request: Request): Promise<Response> {
     JSON.stringify({ message, code: "TOO_MANY_REQUESTS" }),
   );
   if (limited.refused) return limited.refused;
+  if (url.pathname === `${REST_PREFIX}/tasks/events` && request.method === "GET") {
+    return withHeaders(await changeStream(request, url, running), limited.headers);
+  }
   // Larger bodies get 413, as from the API server (BODY_LIMIT_BYTES).
   const body = request.body ? await readBody(request, config.bodyLimitBytes) : undefined;
   if (body === null) {
@@ -53,6 +56,28 @@ async function handler(request: Request): Promise<Response> {
     },
   });
   return withHeaders(response, limited.headers);
+}
+
+/**
+ * The user's changes as plain server-sent events, as the API server serves them; ended after
+ * LIVE_STREAM_MAX_SECONDS like the tRPC stream, and resumed by the client with `Last-Event-ID`.
+ */
+async function changeStream(
+  request: Request,
+  url: URL,
+  { config, createApiContext }: Awaited<ReturnType<typeof services>>,
+): Promise<Response> {
+  const ctx = await createApiContext({
+    authorization: request.headers.get("authorization") ?? undefined,
+  });
+  const streamLimit = new AbortController();
+  const signal = AbortSignal.any([request.signal, streamLimit.signal]);
+  if (config.live.streamMaxMs > 0) {
+    const timer = setTimeout(() => streamLimit.abort(), config.live.streamMaxMs);
+    signal.addEventListener("abort", () => clearTimeout(timer));
+  }
+  const lastEventId = request.headers.get("last-event-id") ?? url.searchParams.get("lastEventId");
+  return changeStreamResponse(ctx, { lastEventId, signal });
 }
 
 const deadlined = withRequestDeadline(handler);

@@ -33,10 +33,15 @@ async function handler(request: Request): Promise<Response> {
       headers: json,
     });
   }
+  // A live stream ends after LIVE_STREAM_MAX_SECONDS (serverless platforms cut longer responses):
+  // aborting its request ends it without tRPC's "return" event, so the browser's EventSource
+  // reconnects and resumes from its last event id.
+  const streamLimit = new AbortController();
+  const signal = AbortSignal.any([request.signal, streamLimit.signal]);
   const response = await fetchRequestHandler({
     endpoint: OWN_API_PATH,
     router: appRouter,
-    req: withBody(request, url, body),
+    req: withBody(request, url, body, signal),
     maxBatchSize: config.batchMaxCalls,
     createContext: () =>
       createApiContext({ authorization: request.headers.get("authorization") ?? undefined }),
@@ -46,7 +51,14 @@ async function handler(request: Request): Promise<Response> {
       }
     },
   });
+  if (config.live.streamMaxMs > 0 && isEventStream(response)) {
+    setTimeout(() => streamLimit.abort(), config.live.streamMaxMs);
+  }
   return withHeaders(response, limited.headers);
+}
+
+function isEventStream(response: Response): boolean {
+  return response.headers.get("content-type")?.startsWith("text/event-stream") ?? false;
 }
 
 const deadlined = withRequestDeadline(handler);
