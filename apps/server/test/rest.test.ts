@@ -154,6 +154,17 @@ describe("the OpenAPI document", () => {
     expect(JSON.stringify(document)).not.toContain('"403"');
   });
 
+  it("titles each error schema by its error and status, as the docs page shows them", () => {
+    const schemas = (document.components as { schemas: Record<string, { title?: string }> })
+      .schemas;
+    const titles = Object.entries(schemas)
+      .filter(([name]) => name.startsWith("error."))
+      .map(([, schema]) => schema.title);
+    expect(titles).toContain("Internal server error (500)");
+    expect(titles).toContain("Not found (404)");
+    expect(titles.filter((title) => / error \(\d{3}\)$/.test(title ?? ""))).toEqual([]);
+  });
+
   it("generates client types that a TypeScript client compiles against", async () => {
     await writeFile(join(generatedDir, "use.ts"), CLIENT_USE);
     const program = ts.createProgram([join(generatedDir, "use.ts")], {

@@ -66,13 +66,19 @@ export function uuidv7(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** The API's cursor of the newest-first order: `["created", createdAt, id]`, base64url. */
 export function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString("base64url");
+  return Buffer.from(JSON.stringify(["created", createdAt.toISOString(), id])).toString(
+    "base64url",
+  );
 }
 
 function decodeCursor(value: string): { createdAt: Date; id: string } {
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(value, "base64url").toString()) as string[];
+    const [sort, createdAt, id] = JSON.parse(
+      Buffer.from(value, "base64url").toString(),
+    ) as string[];
+    if (sort !== "created") throw new Error("another order");
     const date = new Date(String(createdAt));
     if (!Number.isNaN(date.getTime()) && typeof id === "string" && UUID.test(id))
       return { createdAt: date, id };
