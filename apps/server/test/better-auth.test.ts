@@ -51,6 +51,7 @@ beforeAll(async () => {
       );
       await webAccounts.delete(userId);
     },
+    onUserRenamed: (userId, name) => webAccounts.rename(userId, name),
   });
   handle = toNodeHandler(auth);
   closeAuth = () => new Promise((done) => server.close(() => done()));
@@ -178,6 +179,34 @@ describe("Better Auth's tokens at the API", () => {
     expect(statuses).toEqual([401, 401, 401, 429]);
     // Another client is not held up by the first one's attempts.
     expect(await attempt("203.0.113.8")).toBe(401);
+  });
+
+  it("a new display name is Better Auth's and ours; a new password replaces the old one", async () => {
+    const { cookie, userId } = await signUp("renamer@example.com", "Old Name");
+    await api.client(await apiToken(cookie)).user.me.query();
+    const renamed = await authFetch("/update-user", { body: { name: "New Name" }, cookie });
+    expect(renamed.response.status).toBe(200);
+    expect(await api.db.authUser.findUnique({ where: { id: userId } })).toMatchObject({
+      name: "New Name",
+    });
+    expect(await api.db.user.findUnique({ where: { id: userId } })).toMatchObject({
+      name: "New Name",
+    });
+    // Tokens minted from now on carry the new name.
+    expect(decodeJwt(await apiToken(cookie)).name).toBe("New Name");
+
+    const changed = await authFetch("/change-password", {
+      body: { currentPassword: PASSWORD, newPassword: "another long passphrase" },
+      cookie,
+    });
+    expect(changed.response.status).toBe(200);
+    const signIn = (password: string) =>
+      authFetch("/sign-in/email", {
+        body: { email: "renamer@example.com", password },
+        ip: "198.51.100.250",
+      });
+    expect((await signIn(PASSWORD)).response.status).toBe(401);
+    expect((await signIn("another long passphrase")).response.status).toBe(200);
   });
 
   it("deleting the account removes Better Auth's user first, then ours; its JWT is refused", async () => {

@@ -162,7 +162,8 @@ describe("the OpenAPI document", () => {
       .map(([, schema]) => schema.title);
     expect(titles).toContain("Internal server error (500)");
     expect(titles).toContain("Not found (404)");
-    expect(titles.filter((title) => / error \(\d{3}\)$/.test(title ?? ""))).toEqual([]);
+    // trpc-to-openapi's own titles add " error" to the description: "… error error (500)".
+    expect(titles.filter((title) => /error error/i.test(title ?? ""))).toEqual([]);
   });
 
   it("generates client types that a TypeScript client compiles against", async () => {

@@ -4,6 +4,7 @@
  * every screen and state. Carol has an account of her own, so that nothing here depends on the
  * rest of the journey.
  */
+import { query } from "@tasks/db/testing";
 import type { Page } from "playwright-core";
 import { expect, it } from "vitest";
 import {
@@ -15,9 +16,12 @@ import {
   type Deployment,
   editTask,
   listedTasks,
+  PASSWORD,
   type Person,
+  rowsOf,
   saved,
   serverRenderedHtml,
+  sessionCookie,
   settled,
   signIn,
   signUp,
@@ -336,5 +340,45 @@ export function screenJourney(world: () => { deployment: Deployment; browsers: B
     }
     await page.getByRole("button", { name: "Try again" }).click();
     await expect.poll(() => titles(page)).toEqual([PASSPORT]);
+  });
+
+  it("changes the display name and the password on the account page, and signs out from the task screen", async () => {
+    const { page } = carol;
+    await page.goto(`${d().webUrl}/account`);
+    await page.getByLabel("Display name").fill("Caroline");
+    await page.getByRole("button", { name: "Save name" }).click();
+    await page.getByText("Your name has been changed.").waitFor();
+    const header = page.getByRole("navigation", { name: "Account" });
+    await expect.poll(() => header.getByText("Caroline", { exact: true }).count()).toBe(1);
+    // Better Auth's user and the API's say the same.
+    const { id } = (await rowsOf(d(), carol.email)) as { id: string };
+    expect(await countRows(d(), `auth_users WHERE id = '${id}' AND name = 'Caroline'`)).toBe(1);
+    expect(await countRows(d(), `users WHERE id = '${id}' AND name = 'Caroline'`)).toBe(1);
+
+    const form = page.getByRole("form", { name: "Password" });
+    const rule = await form.getByLabel("New password").getAttribute("aria-describedby");
+    expect(await page.locator(`#${rule}`).textContent()).toBe("At least 8 characters.");
+    await form.getByLabel("Current password").fill("not my password");
+    await form.getByLabel("New password").fill("a new and longer passphrase");
+    await form.getByRole("button", { name: "Change password" }).click();
+    await expect.poll(() => form.getByRole("alert").textContent()).not.toBe(null);
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.getAttribute("role")))
+      .toBe("alert");
+    await checkScreen(page, d(), "account-error");
+    await form.getByLabel("Current password").fill(PASSWORD);
+    await form.getByLabel("New password").fill("a new and longer passphrase");
+    await form.getByRole("button", { name: "Change password" }).click();
+    await form.getByText("Your password has been changed.").waitFor();
+    const [account] = await query(
+      d().databaseUrl,
+      `SELECT password FROM auth_accounts WHERE user_id = '${id}'`,
+    );
+    expect(account?.password).not.toContain("a new and longer passphrase");
+
+    await page.goto(`${d().webUrl}/`);
+    await page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+    expect(await sessionCookie(carol.context)).toBeUndefined();
   });
 }

@@ -48,6 +48,14 @@ export function createAccounts(db: PrismaClient, options: AccountsOptions = {}) 
       known?.set(userId, true);
     },
 
+    /**
+     * The display name, as the identity provider now has it (our row follows Better Auth's);
+     * nothing when the user has no row yet: the first request writes the name then.
+     */
+    async rename(userId: string, name: string | null): Promise<void> {
+      await forUser(db, userId).user.updateMany({ data: { name } });
+    },
+
     /** Deletes the account for good (see `deleteAccount`); false when there was none. */
     async delete(userId: string): Promise<boolean> {
       known?.delete(userId);

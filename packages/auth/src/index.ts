@@ -14,6 +14,8 @@ export interface AuthOptions {
   trustedOrigins?: string[];
   /** Removes a user's data elsewhere, once Better Auth has deleted the user. */
   onUserDeleted(userId: string): Promise<void>;
+  /** Copies a new display name elsewhere, once Better Auth has stored it. */
+  onUserRenamed(userId: string, name: string): Promise<void>;
   /** Framework integration, e.g. `nextCookies()`. */
   plugins?: BetterAuthPlugin[];
 }
@@ -43,6 +45,15 @@ export function createAuth(options: AuthOptions) {
         // Better Auth deletes its user (and so every way to sign in) first; only
         // then goes the data. Should that fail, what is left can sign in no more.
         afterDelete: (user) => options.onUserDeleted(user.id),
+      },
+    },
+    databaseHooks: {
+      user: {
+        update: {
+          after: async (user) => {
+            if (typeof user.name === "string") await options.onUserRenamed(user.id, user.name);
+          },
+        },
       },
     },
     session: { modelName: "authSession" },

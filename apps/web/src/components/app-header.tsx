@@ -1,4 +1,5 @@
 import Link from "next/link";
+import { SignOutButton } from "./account-actions.tsx";
 
 export function AppHeader({ name }: { name: string }) {
   return (
@@ -8,6 +9,7 @@ export function AppHeader({ name }: { name: string }) {
       </Link>
       <nav aria-label="Account">
         <span className="muted">{name}</span> <Link href="/account">Account</Link>
+        <SignOutButton />
       </nav>
     </header>
   );

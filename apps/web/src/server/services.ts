@@ -63,6 +63,7 @@ async function start(): Promise<Services> {
     onUserDeleted: async (userId) => {
       await accounts.delete(userId);
     },
+    onUserRenamed: (userId, name) => accounts.rename(userId, name),
     plugins: [nextCookies()],
   });
   const { origin } = new URL(config.auth.baseURL);

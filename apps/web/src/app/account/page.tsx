@@ -1,5 +1,6 @@
 import { redirect } from "next/navigation";
-import { DeleteAccount, SignOutButton } from "../../components/account-actions.tsx";
+import { DeleteAccount } from "../../components/account-actions.tsx";
+import { ChangeName, ChangePassword } from "../../components/account-forms.tsx";
 import { AppHeader } from "../../components/app-header.tsx";
 import { getSession } from "../../server/session.ts";
 
@@ -14,14 +15,13 @@ export default async function AccountPage() {
         <section className="card" aria-labelledby="account-heading">
           <h1 id="account-heading">Account</h1>
           <dl className="details">
-            <dt>Name</dt>
-            <dd>{name}</dd>
             <dt>Email</dt>
             <dd>{email}</dd>
           </dl>
-          <div className="actions">
-            <SignOutButton />
-          </div>
+          <ChangeName name={name} />
+        </section>
+        <section className="card" aria-label="Change password">
+          <ChangePassword />
         </section>
         <section className="card danger-zone" aria-labelledby="delete-section">
           <h2 id="delete-section">Delete account</h2>
