@@ -105,6 +105,18 @@ describe("indexes", () => {
     expect(listing).toMatch(/Index Scan using tasks_user_id_created_at_id_idx/);
     expect(listing).not.toMatch(/Seq Scan/);
 
+    // Each order of `task.list` has its index, which gives the order without a sort.
+    for (const [order, index] of [
+      ["due_at ASC NULLS LAST, created_at DESC, id DESC", "tasks_user_id_due_at_created_at_id_idx"],
+      ["priority DESC, created_at DESC, id DESC", "tasks_user_id_priority_created_at_id_idx"],
+    ]) {
+      const sorted = await plan(
+        `SELECT * FROM tasks WHERE user_id = 'load-7' ORDER BY ${order} LIMIT 21`,
+      );
+      expect(sorted).toMatch(new RegExp(`Index Scan using ${index}`));
+      expect(sorted).not.toMatch(/Seq Scan|Sort/);
+    }
+
     const open = await plan(
       `SELECT count(*) FROM tasks WHERE user_id = 'load-7' AND completed = false`,
     );
