@@ -1,3 +1,4 @@
+import { traceFields } from "@tasks/telemetry/log";
 import pino from "pino";
 
 export type Logger = pino.Logger;
@@ -8,6 +9,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: undefined,
+      // A line written while a traced request is answered names its trace and span.
+      mixin: traceFields,
       // Belt and braces: nothing that carries a credential is ever written out.
       redact: {
         paths: ["authorization", "*.authorization", "token", "*.token"],

@@ -1,14 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
+  activeRequest,
   appRouter,
   changeStreamResponse,
   clientAddress,
+  countRateLimitRefusal,
   createAccounts,
   createContextFactory,
   createRestDocument,
   type LiveChanges,
   limitRequest,
+  nameRoute,
   type RateLimiter,
   REST_PREFIX,
   rateLimitHeaders,
@@ -121,6 +124,7 @@ export function createApiServer({
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
       return true;
     }
+    countRateLimitRefusal(decision.policy);
     res
       .writeHead(429, { ...headers, "content-type": "application/json" })
       .end(refusal(rateLimitMessage(decision)));
@@ -154,6 +158,7 @@ export function createApiServer({
     const requestId = incomingRequestId(req) ?? randomUUID();
     res.setHeader("x-request-id", requestId);
     const url = new URL(req.url ?? "/", "http://localhost");
+    res.once("close", activeRequest(req.method ?? "GET"));
     res.on("finish", () => {
       logger.info({
         requestId,
@@ -169,18 +174,30 @@ export function createApiServer({
     });
 
     if (!allowCors(req, res, config.corsOrigins)) return;
-    if (url.pathname === "/health") return json(res, 200, { status: "ok" });
+    if (url.pathname === "/health") {
+      nameRoute("/health");
+      return json(res, 200, { status: "ok" });
+    }
     if (url.pathname === "/ready") {
+      nameRoute("/ready");
       const ready = await databaseAnswers(database);
       return json(res, ready ? 200 : 503, { status: ready ? "ready" : "unavailable" });
     }
     if (url.pathname.startsWith(TRPC_PREFIX)) {
-      return trpc(req, res, url.pathname.slice(TRPC_PREFIX.length), url);
+      const path = url.pathname.slice(TRPC_PREFIX.length);
+      nameRoute(trpcRoute(path));
+      return trpc(req, res, path, url);
     }
-    if (url.pathname === `${REST_PREFIX}/openapi.json`) return json(res, 200, restDocument, true);
-    if (url.pathname.startsWith(`${REST_PREFIX}/docs`) && (await serveDocs(url.pathname, res)))
+    if (url.pathname === `${REST_PREFIX}/openapi.json`) {
+      nameRoute(url.pathname);
+      return json(res, 200, restDocument, true);
+    }
+    if (url.pathname.startsWith(`${REST_PREFIX}/docs`) && (await serveDocs(url.pathname, res))) {
+      nameRoute(`${REST_PREFIX}/docs`);
       return;
+    }
     if (url.pathname === `${REST_PREFIX}/tasks/events` && req.method === "GET") {
+      nameRoute(url.pathname);
       return serveEvents(req, res, url);
     }
     if (url.pathname.startsWith(`${REST_PREFIX}/`)) {
@@ -210,6 +227,17 @@ export function createApiServer({
     await send(changeStreamResponse(ctx, { lastEventId, signal: ended.signal }), res);
   }
   return server;
+}
+
+const procedures = new Set(Object.keys(appRouter._def.procedures));
+
+/**
+ * A tRPC request's route, from a bounded set (a metric's label): the procedure's, or one for
+ * every batch of several and one for every unknown path.
+ */
+function trpcRoute(path: string): string {
+  if (procedures.has(path)) return `${TRPC_PREFIX}${path}`;
+  return `${TRPC_PREFIX}${path.includes(",") ? "{batch}" : "{unknown}"}`;
 }
 
 /** A caller's request id is kept when it is a plausible id, so logs line up across services. */

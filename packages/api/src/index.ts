@@ -38,6 +38,12 @@ export {
 } from "./rate-limit.ts";
 export { type AppRouter, appRouter, createCaller } from "./root.ts";
 export { TASK_SORTS, type TaskSort, taskSelect } from "./router/task.ts";
+export {
+  activeRequest,
+  countRateLimitRefusal,
+  nameRoute,
+  observeLiveStreams,
+} from "./telemetry.ts";
 export { transformer } from "./transformer.ts";
 export { type Context, createContextFactory, createInnerContext } from "./trpc.ts";
 

@@ -1,6 +1,9 @@
 import type { OpenApiMeta, OpenApiMethod } from "trpc-to-openapi";
 import type { z } from "zod";
 
+/** Where the REST face of the procedures is mounted, by the server and by the web app alike. */
+export const REST_PREFIX = "/api";
+
 /**
  * The errors every REST route can answer, as the one error mapping (`errors.ts`) produces them.
  * Never 403: another user's task is a 404, like a missing one.

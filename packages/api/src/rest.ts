@@ -1,8 +1,8 @@
 import { generateOpenApiDocument, type OpenAPIObject } from "trpc-to-openapi";
+import { REST_PREFIX } from "./rest-meta.ts";
 import { appRouter } from "./root.ts";
 
-/** Where the REST face of the procedures is mounted, by the server and by the web app alike. */
-export const REST_PREFIX = "/api";
+export { REST_PREFIX };
 
 /**
  * The OpenAPI 3.1 document of the REST routes, generated from the procedures' `meta`, input and

@@ -6,6 +6,8 @@ import { AccountError, type Accounts, deleteAccount } from "./accounts.ts";
 import { bearerToken, InvalidTokenError, KeysUnavailableError, type VerifyToken } from "./auth.ts";
 import { toApiError } from "./errors.ts";
 import type { LiveChanges } from "./live.ts";
+import { REST_PREFIX } from "./rest-meta.ts";
+import { traceProcedure } from "./telemetry.ts";
 import { transformer } from "./transformer.ts";
 
 /**
@@ -120,6 +122,14 @@ function publicMessage(error: TRPCError, invalidInput: ZodError | null): string 
 export const createCallerFactory = t.createCallerFactory;
 export const router = t.router;
 
+/** Each call is a span of its own, with its duration and result code recorded. */
+const observed = t.middleware(({ path, type, meta, next }) =>
+  traceProcedure(
+    { path, type, restRoute: meta?.openapi && `${REST_PREFIX}${meta.openapi.path}` },
+    () => next(),
+  ),
+);
+
 /** Every procedure's errors pass through the one mapping of database errors. */
 const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
@@ -128,7 +138,7 @@ const mapErrors = t.middleware(async ({ next }) => {
 });
 
 /** Touches no data: it has no database client. */
-export const publicProcedure = t.procedure.use(mapErrors);
+export const publicProcedure = t.procedure.use(observed).use(mapErrors);
 
 /** Needs a verified user; narrows `ctx.userId` to a string and `ctx.db` to that user's client. */
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {

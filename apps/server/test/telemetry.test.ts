@@ -1,0 +1,192 @@
+/**
+ * Traces of the API in-process, into an in-memory exporter: one request is one trace, from the
+ * HTTP server span through the procedure and Prisma to node-postgres, and its log lines name it.
+ */
+import { Writable } from "node:stream";
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import {
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace";
+import { startTelemetry } from "@tasks/telemetry";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+// Started before the server's modules load (they are imported below): the instrumentations
+// patch node-postgres as it loads.
+const exporter = new InMemorySpanExporter();
+const telemetry = startTelemetry({
+  serviceName: "tasks-api-test",
+  spanProcessors: [new SimpleSpanProcessor({ exporter })],
+  metricReaders: [],
+});
+const { createLogger } = await import("../src/logger.ts");
+const { SECRET, signToken, startTestApi } = await import("./support.ts");
+
+const logLines: Record<string, unknown>[] = [];
+const logSink = new Writable({
+  write(chunk, _encoding, done) {
+    for (const line of String(chunk).split("\n").filter(Boolean)) logLines.push(JSON.parse(line));
+    done();
+  },
+});
+
+let api: Awaited<ReturnType<typeof startTestApi>>;
+let token: string;
+beforeAll(async () => {
+  api = await startTestApi(
+    { mode: "secret", secret: SECRET },
+    { logger: createLogger("info", logSink), live: false },
+  );
+  token = await signToken({ sub: "traced", email: "traced@example.com" });
+});
+afterAll(async () => {
+  await api?.stop();
+  await telemetry?.shutdown();
+});
+
+/** Calls one procedure over HTTP (no batch) and returns the response and its trace's spans. */
+async function traced(path: string, init: RequestInit & { input?: unknown } = {}) {
+  const { input, ...request } = init;
+  const url =
+    request.method === "POST"
+      ? `${api.url}/trpc/${path}`
+      : `${api.url}/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+  const response = await fetch(url, {
+    ...request,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: request.method === "POST" ? JSON.stringify({ json: input }) : undefined,
+  });
+  const requestId = response.headers.get("x-request-id");
+  await response.arrayBuffer();
+  // The server span ends once the response is closed, just after the client has it.
+  const server = await vi.waitFor(() => {
+    const span = exporter
+      .getFinishedSpans()
+      .find((s) => s.kind === SpanKind.SERVER && s.name.endsWith(`/trpc/${path}`) && !seen.has(s));
+    if (!span)
+      throw new Error(
+        `no server span for ${path} yet: ${exporter
+          .getFinishedSpans()
+          .map((s) => `${s.kind}:${s.name}`)
+          .join(", ")}`,
+      );
+    seen.add(span);
+    return span;
+  });
+  const { traceId } = server.spanContext();
+  const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+  return { response, requestId, server, spans };
+}
+const seen = new Set<ReadableSpan>();
+
+const parentOf = (span: ReadableSpan, spans: ReadableSpan[]) =>
+  spans.find((s) => s.spanContext().spanId === span.parentSpanContext?.spanId);
+
+/** The names from `span` up to the trace's root. */
+function ancestry(span: ReadableSpan, spans: ReadableSpan[]): string[] {
+  const names: string[] = [];
+  for (let at: ReadableSpan | undefined = span; at; at = parentOf(at, spans)) names.push(at.name);
+  return names;
+}
+
+describe("traces", () => {
+  it("make one request one trace: HTTP, then the procedure, then Prisma, then pg", async () => {
+    const title = "Renew the passport before March";
+    const { response, server, spans } = await traced("task.create", {
+      method: "POST",
+      input: { title },
+    });
+    expect(response.status).toBe(200);
+
+    expect(server.name).toBe("POST /trpc/task.create");
+    expect(server.parentSpanContext).toBeUndefined();
+    expect(server.attributes["http.route"]).toBe("/trpc/task.create");
+    expect(server.attributes["http.response.status_code"]).toBe(200);
+
+    const procedure = spans.find((s) => s.name === "task.create");
+    expect(procedure?.attributes).toMatchObject({
+      "rpc.system": "trpc",
+      "rpc.method": "task.create",
+      "trpc.type": "mutation",
+      "rpc.response.status_code": "OK",
+    });
+    expect(parentOf(procedure as ReadableSpan, spans)).toBe(server);
+
+    // The task's INSERT, under Prisma's spans, under the procedure.
+    const insert = spans.find(
+      (s) => s.name.startsWith("pg.query:INSERT") && ancestry(s, spans).includes("task.create"),
+    );
+    expect(insert, spans.map((s) => s.name).join(", ")).toBeDefined();
+    const chain = ancestry(insert as ReadableSpan, spans);
+    expect(chain[0]).toMatch(/^pg\.query:INSERT/);
+    expect(chain).toContain("prisma:client:db_query");
+    expect(chain).toContain("prisma:client:operation");
+    expect(chain.slice(-2)).toEqual(["task.create", "POST /trpc/task.create"]);
+
+    // Every span is in the one trace, and none carries the task's contents or the token.
+    for (const span of spans) {
+      expect(span.spanContext().traceId).toBe(server.spanContext().traceId);
+      const attributes = JSON.stringify(span.attributes);
+      expect(attributes).not.toContain(title);
+      expect(attributes).not.toContain(token);
+    }
+  });
+
+  it("keep query strings out: tRPC's input and the search are redacted", async () => {
+    const { response, server } = await traced("task.list", { input: { search: "passport" } });
+    expect(response.status).toBe(200);
+    expect(JSON.stringify(server.attributes)).not.toContain("passport");
+    expect(server.attributes["url.path"]).toBe("/trpc/task.list");
+  });
+
+  it("record a failing procedure's error code, and no message", async () => {
+    const { response, server, spans } = await traced("task.byId", {
+      input: { id: "00000000-0000-4000-8000-000000000000" },
+    });
+    expect(response.status).toBe(404);
+    const procedure = spans.find((s) => s.name === "task.byId");
+    expect(procedure?.attributes).toMatchObject({
+      "rpc.response.status_code": "NOT_FOUND",
+      "error.type": "NOT_FOUND",
+    });
+    // The caller's mistake, not the server's: the span is not marked failed.
+    expect(procedure?.status.code).not.toBe(SpanStatusCode.ERROR);
+    expect(procedure?.events).toEqual([]);
+    expect(server.attributes["http.response.status_code"]).toBe(404);
+  });
+
+  it("name REST calls by their route template, never the raw URL", async () => {
+    const response = await fetch(`${api.url}/api/tasks/00000000-0000-4000-8000-000000000000`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(404);
+    const server = await vi.waitFor(() => {
+      const span = exporter
+        .getFinishedSpans()
+        .find(
+          (s) =>
+            s.kind === SpanKind.SERVER &&
+            s.attributes["url.path"]?.toString().startsWith("/api/tasks/"),
+        );
+      if (!span) throw new Error("no REST span yet");
+      return span;
+    });
+    expect(server.name).toBe("GET /api/tasks/{id}");
+    expect(server.attributes["http.route"]).toBe("/api/tasks/{id}");
+  });
+});
+
+describe("logs", () => {
+  it("carry the trace and span ids of the request they were written for", async () => {
+    const { requestId, server } = await traced("task.list", { input: {} });
+    const line = await vi.waitFor(() => {
+      const found = logLines.find((entry) => entry.requestId === requestId);
+      if (!found) throw new Error("no log line yet");
+      return found;
+    });
+    expect(line.trace_id).toBe(server.spanContext().traceId);
+    expect(line.span_id).toBe(server.spanContext().spanId);
+    expect(line.trace_flags).toBe("01");
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * OpenTelemetry for the API server and the web app: the Node SDK, configured by the standard
+ * `OTEL_*` variables, with the instrumentations of the parts this project runs on (Node's HTTP
+ * server, Prisma, node-postgres).
+ *
+ * Off unless configured: with no exporter named and no OTLP endpoint set, nothing is started and
+ * every span and metric of the code is the API's no-op.
+ */
+import { createRequire } from "node:module";
+import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
+import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
+import { NodeSDK, type NodeSDKConfiguration } from "@opentelemetry/sdk-node";
+import { PrismaInstrumentation } from "@prisma/instrumentation";
+
+export interface Telemetry {
+  /** Which signals are exported. */
+  traces: boolean;
+  metrics: boolean;
+  /** Exports what is buffered, then stops. */
+  shutdown(): Promise<void>;
+}
+
+export interface TelemetryOptions {
+  /** `service.name`, unless `OTEL_SERVICE_NAME` (or `OTEL_RESOURCE_ATTRIBUTES`) names it. */
+  serviceName: string;
+  /** Where spans go instead of the exporters the environment names (tests: an in-memory one). */
+  spanProcessors?: NodeSDKConfiguration["spanProcessors"];
+  /** Where metrics go instead of the exporters the environment names. */
+  metricReaders?: NodeSDKConfiguration["metricReaders"];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Query parameters whose values never reach a span: tRPC's `input` and the REST list's `search`
+ * can hold task contents.
+ */
+const REDACTED_QUERY_PARAMETERS = ["input", "search", "cursor", "token", "access_token"];
+
+/**
+ * Starts the SDK when the environment (or `options`) asks for traces or metrics; null otherwise.
+ * Call it before the modules it instruments are loaded (node-postgres, `node:http` servers).
+ */
+export function startTelemetry(options: TelemetryOptions): Telemetry | null {
+  const env = options.env ?? process.env;
+  if (/^true$/i.test(env.OTEL_SDK_DISABLED ?? "")) return null;
+  const traces = options.spanProcessors
+    ? options.spanProcessors.length > 0
+    : exports(env, "TRACES");
+  const metrics = options.metricReaders
+    ? options.metricReaders.length > 0
+    : exports(env, "METRICS");
+  if (!traces && !metrics) return null;
+
+  const named =
+    Boolean(env.OTEL_SERVICE_NAME) ||
+    /(^|,)\s*service\.name=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? "");
+  const sdk = new NodeSDK({
+    serviceName: named ? undefined : options.serviceName,
+    // Empty lists turn a signal off; unset, the SDK reads the exporters from the environment.
+    spanProcessors: traces ? options.spanProcessors : [],
+    metricReaders: metrics ? options.metricReaders : [],
+    // Logs stay pino's, on stdout, with the trace ids in each line (`traceFields`).
+    logRecordProcessors: [],
+    instrumentations: [
+      new HttpInstrumentation({ redactedQueryParamsServer: REDACTED_QUERY_PARAMETERS }),
+      new PgInstrumentation(),
+      new PrismaInstrumentation(),
+    ],
+  });
+  sdk.start();
+  // The HTTP instrumentation patches `http.Server.prototype` when `http` is required; the
+  // servers of this project import it as an ES module, which a require hook does not see.
+  createRequire(import.meta.url)("node:http");
+  return { traces, metrics, shutdown: () => sdk.shutdown() };
+}
+
+/**
+ * Whether the environment asks for a signal: its exporter is named (other than `none`), or an
+ * OTLP endpoint is set for it (the SDK's default exporter is OTLP).
+ */
+function exports(env: NodeJS.ProcessEnv, signal: "TRACES" | "METRICS"): boolean {
+  const named = env[`OTEL_${signal}_EXPORTER`]?.trim();
+  if (named) return !named.split(",").every((name) => name.trim() === "none");
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]);
+}
