@@ -4,6 +4,7 @@ import {
   createApiRateLimiter,
   createTokenVerifier,
   type LiveService,
+  observeLiveStreams,
   startLiveChanges,
 } from "@tasks/api";
 import { developmentSecret } from "@tasks/auth/dev-secret";
@@ -56,6 +57,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     onStoreRecovered: () => logger.info("rate limit store available again"),
   });
   const live = config.live.maxStreams > 0 ? startLive(database, config, logger) : null;
+  const unobserve = live ? observeLiveStreams(() => live.live.stats().streams) : undefined;
   const server = createApiServer({
     config,
     database,
@@ -86,6 +88,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
         await closed;
         clearTimeout(cutoff);
         await live?.close();
+        unobserve?.();
         await rateLimiter?.close();
         await database.close();
         logger.info("stopped");
