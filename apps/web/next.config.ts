@@ -17,9 +17,17 @@ loadWorkspaceEnv();
 
 const config: NextConfig = {
   // Workspace packages ship TypeScript source.
-  transpilePackages: ["@tasks/api", "@tasks/auth", "@tasks/db"],
-  // Loaded from their own files at run time (WebAssembly, data files): not bundled.
-  serverExternalPackages: ["@electric-sql/pglite", "@electric-sql/pglite-socket"],
+  transpilePackages: ["@tasks/api", "@tasks/auth", "@tasks/db", "@tasks/telemetry"],
+  // Loaded from their own files at run time (WebAssembly, data files), or patching modules as
+  // they load (OpenTelemetry's instrumentations): not bundled.
+  serverExternalPackages: [
+    "@electric-sql/pglite",
+    "@electric-sql/pglite-socket",
+    "@opentelemetry/instrumentation-http",
+    "@opentelemetry/instrumentation-pg",
+    "@opentelemetry/sdk-node",
+    "@prisma/instrumentation",
+  ],
 };
 
 export default config;

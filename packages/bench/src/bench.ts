@@ -6,6 +6,7 @@
  * at the repository's root.
  */
 import { execFileSync } from "node:child_process";
+import { createServer } from "node:http";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -49,6 +50,9 @@ const { values: flags } = parseArgs({
     // The API with its rate limits on (as always measured) against the same build with them off.
     "compare-limits": { type: "boolean", default: false },
     "compare-rls": { type: "boolean", default: false },
+    // The API with OpenTelemetry on (traces sampled at 10% and at 100%, metrics, both over OTLP
+    // to a sink on loopback) against the same build with it off (the default).
+    "compare-tracing": { type: "boolean", default: false },
     // Each comparison is its own phase: the two servers by turns, in short paired rounds.
     "compare-rounds": { type: "string", default: "8" },
     "compare-duration": { type: "string", default: "3" },
@@ -108,6 +112,26 @@ async function ensureDatabase(url: string) {
     await client.end();
   }
   await applyMigrations(url);
+}
+
+/** Where the traced servers export (OTLP/HTTP): takes every request, answers 200, keeps nothing. */
+async function startOtlpSink() {
+  const received = { requests: 0, bytes: 0 };
+  const server = createServer((req, res) => {
+    req.on("data", (chunk: Buffer) => {
+      received.bytes += chunk.byteLength;
+    });
+    req.on("end", () => {
+      received.requests++;
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((listening) => server.listen(31_010, "127.0.0.1", listening));
+  return {
+    url: "http://127.0.0.1:31010",
+    received,
+    close: () => new Promise((closed) => server.close(closed)),
+  };
 }
 
 /** The version of a Node binary, e.g. `v20.20.2`. */
@@ -217,6 +241,30 @@ async function main() {
       b: ["api, rls off", "API, row-level security off"],
     });
   }
+  const sink = flags["compare-tracing"] ? await startOtlpSink() : undefined;
+  if (sink) {
+    for (const [percent, port] of [
+      [10, 31_008],
+      [100, 31_009],
+    ] as const) {
+      const name = `api, traced ${percent}%`;
+      servers[name] = {
+        port,
+        node: process.execPath,
+        args: [apiMain],
+        env: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+          OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+          OTEL_TRACES_SAMPLER_ARG: String(percent / 100),
+        },
+      };
+      comparisons.push({
+        title: `The API traced at ${percent}% (and its metrics on) against telemetry off`,
+        a: [name, `API, traced at ${percent}%`],
+        b: ["api", "API, telemetry off"],
+      });
+    }
+  }
   if (flags["compare-limits"]) {
     servers["api, limits off"] = {
       port: 31_006,
@@ -279,7 +327,7 @@ async function main() {
           for (const server of round % 2 === 0 ? [a[0], b[0]] : [b[0], a[0]]) {
             const base = `http://127.0.0.1:${servers[server]?.port}`;
             const result = await load(base, scenario, compareDuration);
-            paired.push({ procedure: scenario.name, server, round, ...result });
+            paired.push({ procedure: scenario.name, server, round, comparison: title, ...result });
             console.error(
               `${title}, round ${round + 1}/${compareRounds} ${scenario.name} ${server}: ${result.rps.toFixed(0)} req/s`,
             );
@@ -288,6 +336,13 @@ async function main() {
       }
     }
     for (const child of children) child.kill("SIGTERM");
+    if (sink) {
+      // A traced server that exported nothing would make its comparison meaningless.
+      await new Promise((done) => setTimeout(done, 1_000));
+      console.error(`OTLP sink: ${sink.received.requests} exports, ${sink.received.bytes} bytes`);
+      if (sink.received.bytes === 0) throw new Error("the traced servers exported nothing");
+      await sink.close();
+    }
     console.error("Measuring each layer in-process…");
     const sub = users[0]?.sub as string;
     const layers = await measureLayers(flags.url, sub);

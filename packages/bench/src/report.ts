@@ -8,6 +8,8 @@ export interface Measurement {
   procedure: string;
   /** `api`, `baseline`, or a server of a comparison. */
   server: string;
+  /** The comparison (its title) whose rounds these are; none for the main rounds. */
+  comparison?: string;
   round: number;
   rps: number;
   p50: number;
@@ -140,6 +142,15 @@ export function comparisonTable(measurements: Measurement[], { a, b }: Compariso
 
 const ratio = (a: number, b: number) => (b === 0 ? "–" : `${(a / b).toFixed(2)}×`);
 
+/**
+ * The rounds of the comparison of `a` with `b`: a server may take part in several, each in a
+ * phase of its own, and a ratio pairs rounds of the same phase only.
+ */
+function phase(run: Run, a: string, b: string): Measurement[] {
+  const comparison = run.comparisons.find((c) => c.a[0] === a && c.b[0] === b);
+  return run.paired.filter((m) => comparison && m.comparison === comparison.title);
+}
+
 /** The targets the API is tuned toward, each checked against this run. */
 export function targets(run: Run, summary: Summary[]): [string, string, boolean][] {
   const of = (name: string) => summary.find((row) => row.procedure === name);
@@ -149,7 +160,17 @@ export function targets(run: Run, summary: Summary[]): [string, string, boolean]
   const [small, large] = run.tableSize;
   // Row-level security on against off, from its comparison's pairs (when it ran).
   const rls = (procedure: string) => {
-    const ratios = pairRatios(run.paired, procedure, "api", "api, rls off");
+    const ratios = pairRatios(phase(run, "api", "api, rls off"), procedure, "api", "api, rls off");
+    return ratios.length ? median(ratios) : undefined;
+  };
+  // Telemetry on (traces sampled at 10%) against off, from its comparison's pairs.
+  const traced = (procedure: string) => {
+    const ratios = pairRatios(
+      phase(run, "api, traced 10%", "api"),
+      procedure,
+      "api, traced 10%",
+      "api",
+    );
     return ratios.length ? median(ratios) : undefined;
   };
   const checks: [
@@ -192,6 +213,18 @@ export function targets(run: Run, summary: Summary[]): [string, string, boolean]
       "`task.create` throughput with row-level security on ≥ 0.85× of off",
       rls("task.create"),
       (v) => v >= 0.85,
+      (v) => `${v.toFixed(2)}×`,
+    ],
+    [
+      "`task.list` throughput traced at 10% ≥ 0.95× of telemetry off",
+      traced("task.list (first page)"),
+      (v) => v >= 0.95,
+      (v) => `${v.toFixed(2)}×`,
+    ],
+    [
+      "`task.create` throughput traced at 10% ≥ 0.95× of telemetry off",
+      traced("task.create"),
+      (v) => v >= 0.95,
       (v) => `${v.toFixed(2)}×`,
     ],
     [
@@ -254,7 +287,7 @@ rounds of ${run.compareDuration} s per procedure, the first to go alternating. T
 throughput over the second's, taken round by round (neighbours in time), then the median of those;
 the range shows how far single rounds strayed. Both columns of p99 are medians, first / second.
 
-${run.comparisons.map((c) => `### ${c.title}\n\n${comparisonTable(run.paired, c)}`).join("\n\n")}
+${run.comparisons.map((c) => `### ${c.title}\n\n${comparisonTable(phase(run, c.a[0], c.b[0]), c)}`).join("\n\n")}
 
 `
 }${run.live ? liveSection(run.live) : ""}## Targets

@@ -1,4 +1,5 @@
 import { appRouter, changeStreamResponse, createRestDocument, REST_PREFIX } from "@tasks/api";
+import { traceFields } from "@tasks/telemetry/log";
 import { createOpenApiFetchHandler } from "trpc-to-openapi";
 import { readBody, withBody } from "../../../server/body.ts";
 import { withRequestDeadline } from "../../../server/deadline.ts";
@@ -51,7 +52,8 @@ async function handler(request: Request): Promise<Response> {
       createApiContext({ authorization: request.headers.get("authorization") ?? undefined }),
     onError({ error, path }) {
       if (error.code === "INTERNAL_SERVER_ERROR") {
-        console.error(`procedure ${path} failed:`, error.cause ?? error);
+        // The trace and span ids (when traced) lead from this line to the request's trace.
+        console.error(`procedure ${path} failed:`, traceFields(), error.cause ?? error);
       }
     },
   });

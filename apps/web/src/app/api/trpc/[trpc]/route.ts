@@ -1,4 +1,5 @@
 import { appRouter, oversizedBatch, trpcCalls, trpcErrorBody } from "@tasks/api";
+import { traceFields } from "@tasks/telemetry/log";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { OWN_API_PATH } from "../../../../env.ts";
 import { readBody, withBody } from "../../../../server/body.ts";
@@ -47,7 +48,8 @@ async function handler(request: Request): Promise<Response> {
       createApiContext({ authorization: request.headers.get("authorization") ?? undefined }),
     onError({ error, path }) {
       if (error.code === "INTERNAL_SERVER_ERROR") {
-        console.error(`procedure ${path} failed:`, error.cause ?? error);
+        // The trace and span ids (when traced) lead from this line to the request's trace.
+        console.error(`procedure ${path} failed:`, traceFields(), error.cause ?? error);
       }
     },
   });
