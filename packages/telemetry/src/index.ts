@@ -42,14 +42,10 @@ const REDACTED_QUERY_PARAMETERS = ["input", "search", "cursor", "token", "access
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry | null {
   const env = options.env ?? process.env;
-  if (/^true$/i.test(env.OTEL_SDK_DISABLED ?? "")) return null;
-  const traces = options.spanProcessors
-    ? options.spanProcessors.length > 0
-    : exports(env, "TRACES");
-  const metrics = options.metricReaders
-    ? options.metricReaders.length > 0
-    : exports(env, "METRICS");
-  if (!traces && !metrics) return null;
+  const requested = requestedSignals(env);
+  const traces = options.spanProcessors ? options.spanProcessors.length > 0 : requested.traces;
+  const metrics = options.metricReaders ? options.metricReaders.length > 0 : requested.metrics;
+  if (requested.disabled || (!traces && !metrics)) return null;
 
   const named =
     Boolean(env.OTEL_SERVICE_NAME) ||
@@ -72,6 +68,16 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | null {
   // servers of this project import it as an ES module, which a require hook does not see.
   createRequire(import.meta.url)("node:http");
   return { traces, metrics, shutdown: () => sdk.shutdown() };
+}
+
+/** Which signals the environment asks for (`OTEL_SDK_DISABLED=true`: none, whatever else says). */
+export function requestedSignals(env: NodeJS.ProcessEnv) {
+  const disabled = /^true$/i.test(env.OTEL_SDK_DISABLED?.trim() ?? "");
+  return {
+    disabled,
+    traces: !disabled && exports(env, "TRACES"),
+    metrics: !disabled && exports(env, "METRICS"),
+  };
 }
 
 /**
