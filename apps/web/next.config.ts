@@ -23,7 +23,6 @@ const config: NextConfig = {
   serverExternalPackages: [
     "@electric-sql/pglite",
     "@electric-sql/pglite-socket",
-    "@opentelemetry/instrumentation-http",
     "@opentelemetry/instrumentation-pg",
     "@opentelemetry/sdk-node",
     "@prisma/instrumentation",

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
-  activeRequest,
   appRouter,
   changeStreamResponse,
   clientAddress,
@@ -26,6 +25,7 @@ import { createOpenApiNodeHttpHandler } from "trpc-to-openapi";
 import type { Config } from "./config.ts";
 import { databaseAnswers } from "./database.ts";
 import type { Logger } from "./logger.ts";
+import { observeRequest } from "./request-telemetry.ts";
 import { serveDocs } from "./rest-docs.ts";
 import { createTrpcHandler, send } from "./trpc-handler.ts";
 
@@ -146,7 +146,7 @@ export function createApiServer({
 
   // Every request runs under its deadline, which each of its statements carries to PostgreSQL.
   const server = createServer((req, res) =>
-    withDeadline(config.requestTimeoutMs, () => serve(req, res)),
+    observeRequest(req, res, () => withDeadline(config.requestTimeoutMs, () => serve(req, res))),
   );
 
   async function serve(req: IncomingMessage, res: ServerResponse) {
@@ -158,7 +158,6 @@ export function createApiServer({
     const requestId = incomingRequestId(req) ?? randomUUID();
     res.setHeader("x-request-id", requestId);
     const url = new URL(req.url ?? "/", "http://localhost");
-    res.once("close", activeRequest(req.method ?? "GET"));
     res.on("finish", () => {
       logger.info({
         requestId,

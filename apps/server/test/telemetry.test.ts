@@ -4,6 +4,7 @@
  */
 import { Writable } from "node:stream";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { type DataPoint, type Histogram, MetricReader } from "@opentelemetry/sdk-metrics";
 import {
   InMemorySpanExporter,
   type ReadableSpan,
@@ -12,13 +13,20 @@ import {
 import { startTelemetry } from "@tasks/telemetry";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
+/** Metrics on demand: `collect()` reads what the instruments hold now. */
+class TestReader extends MetricReader {
+  protected override async onShutdown() {}
+  protected override async onForceFlush() {}
+}
+
 // Started before the server's modules load (they are imported below): the instrumentations
 // patch node-postgres as it loads.
 const exporter = new InMemorySpanExporter();
+const reader = new TestReader();
 const telemetry = startTelemetry({
   serviceName: "tasks-api-test",
   spanProcessors: [new SimpleSpanProcessor({ exporter })],
-  metricReaders: [],
+  metricReaders: [reader],
 });
 const { createLogger } = await import("../src/logger.ts");
 const { SECRET, signToken, startTestApi } = await import("./support.ts");
@@ -45,20 +53,31 @@ afterAll(async () => {
   await telemetry?.shutdown();
 });
 
-/** Calls one procedure over HTTP (no batch) and returns the response and its trace's spans. */
-async function traced(path: string, init: RequestInit & { input?: unknown } = {}) {
-  const { input, ...request } = init;
+type CallInit = Omit<RequestInit, "headers"> & {
+  input?: unknown;
+  headers?: Record<string, string>;
+};
+
+/** Calls one procedure over HTTP (no batch). */
+async function call(path: string, init: CallInit = {}) {
+  const { input, headers, ...request } = init;
   const url =
     request.method === "POST"
       ? `${api.url}/trpc/${path}`
       : `${api.url}/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
   const response = await fetch(url, {
     ...request,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
     body: request.method === "POST" ? JSON.stringify({ json: input }) : undefined,
   });
   const requestId = response.headers.get("x-request-id");
   await response.arrayBuffer();
+  return { response, requestId };
+}
+
+/** Calls one procedure over HTTP (no batch) and returns the response and its trace's spans. */
+async function traced(path: string, init: CallInit = {}) {
+  const { response, requestId } = await call(path, init);
   // The server span ends once the response is closed, just after the client has it.
   const server = await vi.waitFor(() => {
     const span = exporter
@@ -174,6 +193,54 @@ describe("traces", () => {
     });
     expect(server.name).toBe("GET /api/tasks/{id}");
     expect(server.attributes["http.route"]).toBe("/api/tasks/{id}");
+  });
+});
+
+/** The data points of one metric whose attributes include `match`. */
+async function points(name: string, match: Record<string, unknown>) {
+  const { resourceMetrics } = await reader.collect();
+  const metric = resourceMetrics.scopeMetrics
+    .flatMap((scope) => scope.metrics)
+    .find((m) => m.descriptor.name === name);
+  return ((metric?.dataPoints ?? []) as DataPoint<Histogram>[]).filter((point) =>
+    Object.entries(match).every(([key, value]) => point.attributes[key] === value),
+  );
+}
+
+describe("sampling", () => {
+  const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+  it("continues the caller's trace (W3C traceparent)", async () => {
+    const { server } = await traced("task.list", {
+      input: {},
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    });
+    expect(server.spanContext().traceId).toBe(traceId);
+    expect(server.parentSpanContext?.spanId).toBe("00f067aa0ba902b7");
+  });
+
+  it("makes no span for a request the sampler does not record, and still counts it", async () => {
+    const unsampled = "5bf92f3577b34da6a3ce929d0e0e4737";
+    const before =
+      (await points("rpc.server.call.duration", { "rpc.method": "task.stats" }))[0]?.value.count ??
+      0;
+    const { response } = await call("task.stats", {
+      headers: { traceparent: `00-${unsampled}-00f067aa0ba902b7-00` },
+    });
+    expect(response.status).toBe(200);
+    // The server span ends on close: by then a sampled request's spans would all be here.
+    await vi.waitFor(async () => {
+      const [point] = await points("http.server.request.duration", {
+        "http.route": "/trpc/task.stats",
+        "http.response.status_code": 200,
+      });
+      expect(point?.value.count).toBeGreaterThan(0);
+    });
+    const spans = exporter.getFinishedSpans();
+    expect(spans.filter((s) => s.spanContext().traceId === unsampled)).toEqual([]);
+    expect(spans.some((s) => s.name === "task.stats")).toBe(false);
+    const [after] = await points("rpc.server.call.duration", { "rpc.method": "task.stats" });
+    expect(after?.value.count).toBe(before + 1);
   });
 });
 

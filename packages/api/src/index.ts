@@ -39,7 +39,6 @@ export {
 export { type AppRouter, appRouter, createCaller } from "./root.ts";
 export { TASK_SORTS, type TaskSort, taskSelect } from "./router/task.ts";
 export {
-  activeRequest,
   countRateLimitRefusal,
   nameRoute,
   observeLiveStreams,

@@ -28,10 +28,6 @@ function createInstruments() {
       description: "Requests refused by the rate limits (429), by policy.",
       unit: "{request}",
     }),
-    activeRequests: meter.createUpDownCounter("http.server.active_requests", {
-      description: "Requests being answered.",
-      unit: "{request}",
-    }),
   };
 }
 
@@ -117,13 +113,6 @@ export function countRateLimitRefusal(policy: string): void {
 export function nameRoute(route: string): void {
   const rpc = getRPCMetadata(context.active());
   if (rpc?.type === RPCType.HTTP) rpc.route = route;
-}
-
-/** Counts a request as active until `done` is called (`http.server.active_requests`). */
-export function activeRequest(method: string): () => void {
-  const attributes = { "http.request.method": method, "url.scheme": "http" };
-  use().activeRequests.add(1, attributes);
-  return () => use().activeRequests.add(-1, attributes);
 }
 
 /** Reports `count()` as the number of open live streams (`tasks.live.streams`). */

@@ -1,13 +1,11 @@
 /**
  * OpenTelemetry for the API server and the web app: the Node SDK, configured by the standard
- * `OTEL_*` variables, with the instrumentations of the parts this project runs on (Node's HTTP
- * server, Prisma, node-postgres).
+ * `OTEL_*` variables, with the instrumentations of Prisma and node-postgres. The HTTP server
+ * spans are each app's own: the API server's `request-telemetry.ts`, Next.js's in the web app.
  *
  * Off unless configured: with no exporter named and no OTLP endpoint set, nothing is started and
  * every span and metric of the code is the API's no-op.
  */
-import { createRequire } from "node:module";
-import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
 import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 import { NodeSDK, type NodeSDKConfiguration } from "@opentelemetry/sdk-node";
 import { PrismaInstrumentation } from "@prisma/instrumentation";
@@ -31,14 +29,8 @@ export interface TelemetryOptions {
 }
 
 /**
- * Query parameters whose values never reach a span: tRPC's `input` and the REST list's `search`
- * can hold task contents.
- */
-const REDACTED_QUERY_PARAMETERS = ["input", "search", "cursor", "token", "access_token"];
-
-/**
  * Starts the SDK when the environment (or `options`) asks for traces or metrics; null otherwise.
- * Call it before the modules it instruments are loaded (node-postgres, `node:http` servers).
+ * Call it before the modules it instruments are loaded (node-postgres).
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry | null {
   const env = options.env ?? process.env;
@@ -57,16 +49,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | null {
     metricReaders: metrics ? options.metricReaders : [],
     // Logs stay pino's, on stdout, with the trace ids in each line (`traceFields`).
     logRecordProcessors: [],
-    instrumentations: [
-      new HttpInstrumentation({ redactedQueryParamsServer: REDACTED_QUERY_PARAMETERS }),
-      new PgInstrumentation(),
-      new PrismaInstrumentation(),
-    ],
+    instrumentations: [new PgInstrumentation(), new PrismaInstrumentation()],
   });
   sdk.start();
-  // The HTTP instrumentation patches `http.Server.prototype` when `http` is required; the
-  // servers of this project import it as an ES module, which a require hook does not see.
-  createRequire(import.meta.url)("node:http");
   return { traces, metrics, shutdown: () => sdk.shutdown() };
 }
 

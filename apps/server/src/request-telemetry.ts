@@ -1,0 +1,107 @@
+/**
+ * Each request's HTTP server span and metrics (`http.server.request.duration`,
+ * `http.server.active_requests`), after OpenTelemetry's semantic conventions.
+ *
+ * In place of `@opentelemetry/instrumentation-http`, for its cost at a low sampling rate: a
+ * request the sampler does not record runs with tracing suppressed, so that nothing below it
+ * (the procedure, Prisma, node-postgres) makes a span at all, where the instrumentation gives
+ * every request a span in the context and binds its emitters. Metrics count every request
+ * either way. BENCHMARKS.md has both, in the same runs.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  type Attributes,
+  context,
+  metrics,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
+import { type RPCMetadata, RPCType, setRPCMetadata, suppressTracing } from "@opentelemetry/core";
+
+const SCOPE = "@tasks/server";
+const tracer = trace.getTracer(SCOPE);
+
+/** The semantic conventions' buckets for HTTP durations (seconds). */
+const DURATION_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+];
+
+/** Made on first use, from the meter provider the SDK registered at start. */
+let instruments:
+  | {
+      duration: ReturnType<ReturnType<typeof metrics.getMeter>["createHistogram"]>;
+      active: ReturnType<ReturnType<typeof metrics.getMeter>["createUpDownCounter"]>;
+    }
+  | undefined;
+
+function use() {
+  if (!instruments) {
+    const meter = metrics.getMeter(SCOPE);
+    instruments = {
+      duration: meter.createHistogram("http.server.request.duration", {
+        description: "How long each request takes, by route and status.",
+        unit: "s",
+        advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+      }),
+      active: meter.createUpDownCounter("http.server.active_requests", {
+        description: "Requests being answered.",
+        unit: "{request}",
+      }),
+    };
+  }
+  return instruments;
+}
+
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/**
+ * Runs `handle` as the request's server span, continuing the caller's trace (W3C
+ * `traceparent`). The route, named while the request is handled (`nameRoute` in `@tasks/api`,
+ * the convention's RPC metadata), names the span and labels the metrics; the raw URL never does,
+ * and the query string is not recorded.
+ */
+export function observeRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handle: () => Promise<void>,
+): Promise<void> {
+  const method = METHODS.has(req.method ?? "") ? (req.method as string) : "_OTHER";
+  const common: Attributes = { "http.request.method": method, "url.scheme": "http" };
+  const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+  const span = tracer.startSpan(
+    method,
+    {
+      kind: SpanKind.SERVER,
+      attributes: {
+        ...common,
+        "url.path": (req.url ?? "/").split("?", 1)[0],
+        "client.address": req.socket.remoteAddress,
+        "network.protocol.version": req.httpVersion,
+        "user_agent.original": req.headers["user-agent"],
+      },
+    },
+    parent,
+  );
+  const rpc: RPCMetadata = { type: RPCType.HTTP, span };
+  const started = performance.now();
+  const { duration, active } = use();
+  active.add(1, common);
+  res.once("close", () => {
+    active.add(-1, common);
+    const status = res.statusCode;
+    const outcome: Attributes = { ...common, "http.response.status_code": status };
+    if (rpc.route) outcome["http.route"] = rpc.route;
+    if (status >= 500) outcome["error.type"] = String(status);
+    duration.record((performance.now() - started) / 1000, outcome);
+    // On a span the sampler did not record, each of these is a no-op.
+    if (rpc.route) span.updateName(`${method} ${rpc.route}`);
+    span.setAttributes(outcome);
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  });
+  const traced = span.isRecording() ? trace.setSpan(parent, span) : suppressTracing(parent);
+  return context.with(setRPCMetadata(traced, rpc), handle);
+}
