@@ -29,30 +29,32 @@ const DURATION_BUCKETS = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ];
 
-/** Made on first use, from the meter provider the SDK registered at start. */
-let instruments:
-  | {
-      duration: ReturnType<ReturnType<typeof metrics.getMeter>["createHistogram"]>;
-      active: ReturnType<ReturnType<typeof metrics.getMeter>["createUpDownCounter"]>;
-    }
-  | undefined;
+/** Requests being answered, by method: counted here, read only when metrics are collected. */
+const active = new Map<string, number>();
 
-function use() {
-  if (!instruments) {
+/** Made on first use, from the meter provider the SDK registered at start. */
+let duration: ReturnType<ReturnType<typeof metrics.getMeter>["createHistogram"]> | undefined;
+
+function requestDuration() {
+  if (!duration) {
     const meter = metrics.getMeter(SCOPE);
-    instruments = {
-      duration: meter.createHistogram("http.server.request.duration", {
-        description: "How long each request takes, by route and status.",
-        unit: "s",
-        advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-      }),
-      active: meter.createUpDownCounter("http.server.active_requests", {
+    duration = meter.createHistogram("http.server.request.duration", {
+      description: "How long each request takes, by route and status.",
+      unit: "s",
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    meter
+      .createObservableUpDownCounter("http.server.active_requests", {
         description: "Requests being answered.",
         unit: "{request}",
-      }),
-    };
+      })
+      .addCallback((result) => {
+        for (const [method, count] of active) {
+          result.observe(count, { "http.request.method": method, "url.scheme": "http" });
+        }
+      });
   }
-  return instruments;
+  return duration;
 }
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
@@ -87,10 +89,10 @@ export function observeRequest(
   );
   const rpc: RPCMetadata = { type: RPCType.HTTP, span };
   const started = performance.now();
-  const { duration, active } = use();
-  active.add(1, common);
+  const duration = requestDuration();
+  active.set(method, (active.get(method) ?? 0) + 1);
   res.once("close", () => {
-    active.add(-1, common);
+    active.set(method, (active.get(method) ?? 1) - 1);
     const status = res.statusCode;
     const outcome: Attributes = { ...common, "http.response.status_code": status };
     if (rpc.route) outcome["http.route"] = rpc.route;

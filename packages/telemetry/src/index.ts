@@ -49,7 +49,15 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | null {
     metricReaders: metrics ? options.metricReaders : [],
     // Logs stay pino's, on stdout, with the trace ids in each line (`traceFields`).
     logRecordProcessors: [],
-    instrumentations: [new PgInstrumentation(), new PrismaInstrumentation()],
+    instrumentations: [
+      // A span per statement, but none for taking a pooled connection (the pool's metrics show
+      // its waits), nor for Prisma's serialising and compiling of each query: what these would
+      // tell does not pay for their cost on every query (BENCHMARKS.md).
+      new PgInstrumentation({ ignoreConnectSpans: true }),
+      new PrismaInstrumentation({
+        ignoreSpanTypes: ["prisma:client:serialize", "prisma:client:compile"],
+      }),
+    ],
   });
   sdk.start();
   return { traces, metrics, shutdown: () => sdk.shutdown() };
