@@ -66,13 +66,52 @@ it("checks each target against the run, and says which were not measured", () =>
       { layer: "scoped client (forUser)", with: "", without: "", withUs: 104, withoutUs: 100 },
     ],
     tableSize: [point(100), point(160)],
+    comparisons: [
+      { title: "rls", a: ["api", "on"], b: ["api, rls off", "off"] },
+      { title: "traced", a: ["api, traced 10%", "traced"], b: ["api", "off"] },
+    ],
     // Row-level security on against off: two rounds of task.list (ratios 0.8 and 1.0), and no
-    // pair for task.create.
+    // pair for task.create. Traced against off, a phase of its own: task.list 0.90 (paired with
+    // the rls phase's `api` of the same round, it would be 1.125) and task.create 0.96.
     paired: [
-      { procedure: "task.list (first page)", server: "api", round: 0, rps: 80 },
-      { procedure: "task.list (first page)", server: "api, rls off", round: 0, rps: 100 },
-      { procedure: "task.list (first page)", server: "api", round: 1, rps: 100 },
-      { procedure: "task.list (first page)", server: "api, rls off", round: 1, rps: 100 },
+      { procedure: "task.list (first page)", server: "api", round: 0, rps: 80, comparison: "rls" },
+      {
+        procedure: "task.list (first page)",
+        server: "api, rls off",
+        round: 0,
+        rps: 100,
+        comparison: "rls",
+      },
+      { procedure: "task.list (first page)", server: "api", round: 1, rps: 100, comparison: "rls" },
+      {
+        procedure: "task.list (first page)",
+        server: "api, rls off",
+        round: 1,
+        rps: 100,
+        comparison: "rls",
+      },
+      {
+        procedure: "task.list (first page)",
+        server: "api, traced 10%",
+        round: 0,
+        rps: 90,
+        comparison: "traced",
+      },
+      {
+        procedure: "task.list (first page)",
+        server: "api",
+        round: 0,
+        rps: 100,
+        comparison: "traced",
+      },
+      {
+        procedure: "task.create",
+        server: "api, traced 10%",
+        round: 0,
+        rps: 96,
+        comparison: "traced",
+      },
+      { procedure: "task.create", server: "api", round: 0, rps: 100, comparison: "traced" },
     ],
   } as unknown as Run;
   expect(targets(run, summarize(measurements))).toEqual([
@@ -82,6 +121,8 @@ it("checks each target against the run, and says which were not measured", () =>
     ["scoped client overhead ≤ 5%", "4.0%", true],
     ["`task.list` throughput with row-level security on ≥ 0.85× of off", "0.90×", true],
     ["`task.create` throughput with row-level security on ≥ 0.85× of off", "not measured", false],
+    ["`task.list` throughput traced at 10% ≥ 0.95× of telemetry off", "0.90×", false],
+    ["`task.create` throughput traced at 10% ≥ 0.95× of telemetry off", "0.96×", true],
     ["list latency at the large table within 1.5× of the small one", "1.60×", false],
   ]);
   expect(targets({ ...run, layers: [], tableSize: [], paired: [] }, [])[0]).toEqual([
