@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type Attributes,
   context,
+  type Histogram,
   metrics,
   propagation,
   ROOT_CONTEXT,
@@ -20,20 +21,16 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { type RPCMetadata, RPCType, setRPCMetadata, suppressTracing } from "@opentelemetry/core";
+import { DURATION_BUCKETS } from "@tasks/api";
 
 const SCOPE = "@tasks/server";
 const tracer = trace.getTracer(SCOPE);
-
-/** The semantic conventions' buckets for HTTP durations (seconds). */
-const DURATION_BUCKETS = [
-  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
-];
 
 /** Requests being answered, by method: counted here, read only when metrics are collected. */
 const active = new Map<string, number>();
 
 /** Made on first use, from the meter provider the SDK registered at start. */
-let duration: ReturnType<ReturnType<typeof metrics.getMeter>["createHistogram"]> | undefined;
+let duration: Histogram | undefined;
 
 function requestDuration() {
   if (!duration) {
@@ -80,7 +77,7 @@ export function observeRequest(
       attributes: {
         ...common,
         "url.path": (req.url ?? "/").split("?", 1)[0],
-        "client.address": req.socket.remoteAddress,
+        "network.peer.address": req.socket.remoteAddress,
         "network.protocol.version": req.httpVersion,
         "user_agent.original": req.headers["user-agent"],
       },

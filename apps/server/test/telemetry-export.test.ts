@@ -188,7 +188,12 @@ describe("the server process with telemetry on", () => {
     const spans = await vi.waitFor(
       () => {
         const found = spansOf(receiver.received.traces).filter((s) => s.traceId === line.trace_id);
-        if (!found.some((s) => s.name.startsWith("pg.query"))) throw new Error("not all spans yet");
+        // The server span ends last, once the response has gone: it may come in a later export.
+        if (
+          !found.some((s) => s.name.startsWith("pg.query")) ||
+          !found.some((s) => !s.parentSpanId)
+        )
+          throw new Error("not all spans yet");
         return found;
       },
       { timeout: 10_000 },

@@ -40,6 +40,7 @@ export { type AppRouter, appRouter, createCaller } from "./root.ts";
 export { TASK_SORTS, type TaskSort, taskSelect } from "./router/task.ts";
 export {
   countRateLimitRefusal,
+  DURATION_BUCKETS,
   nameRoute,
   observeLiveStreams,
 } from "./telemetry.ts";
