@@ -31,6 +31,9 @@ const telemetry = startTelemetry({
 const { createLogger } = await import("../src/logger.ts");
 const { SECRET, signToken, startTestApi } = await import("./support.ts");
 
+const QUOTA = 5;
+const PER_MINUTE = 40;
+
 const logLines: Record<string, unknown>[] = [];
 const logSink = new Writable({
   write(chunk, _encoding, done) {
@@ -44,7 +47,13 @@ let token: string;
 beforeAll(async () => {
   api = await startTestApi(
     { mode: "secret", secret: SECRET },
-    { logger: createLogger("info", logSink), live: false },
+    {
+      logger: createLogger("info", logSink),
+      live: false,
+      // Low enough for the refusal counters' tests to reach, far above what the others do.
+      databaseDefaults: { "app.task_quota": String(QUOTA) },
+      rateLimits: { userPerMinute: PER_MINUTE, anonymousPerMinute: 1_000_000 },
+    },
   );
   token = await signToken({ sub: "traced", email: "traced@example.com" });
 });
@@ -241,6 +250,53 @@ describe("sampling", () => {
     expect(spans.some((s) => s.name === "task.stats")).toBe(false);
     const [after] = await points("rpc.server.call.duration", { "rpc.method": "task.stats" });
     expect(after?.value.count).toBe(before + 1);
+  });
+});
+
+/** A counter's total over the data points whose attributes include `match`. */
+async function counted(name: string, match: Record<string, unknown> = {}) {
+  const { resourceMetrics } = await reader.collect();
+  const metric = resourceMetrics.scopeMetrics
+    .flatMap((scope) => scope.metrics)
+    .find((m) => m.descriptor.name === name);
+  return ((metric?.dataPoints ?? []) as DataPoint<number>[])
+    .filter((point) =>
+      Object.entries(match).every(([key, value]) => point.attributes[key] === value),
+    )
+    .reduce((total, point) => total + point.value, 0);
+}
+
+describe("refusal counters", () => {
+  const trpc = (user: string, path: string, init: RequestInit = {}) =>
+    signToken({ sub: user, email: `${user}@example.com` }).then((userToken) =>
+      fetch(`${api.url}/trpc/${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${userToken}`, "content-type": "application/json" },
+      }),
+    );
+
+  it("count the tasks refused by the quota", async () => {
+    const before = await counted("tasks.quota.refusals");
+    const statuses: number[] = [];
+    for (let i = 0; i <= QUOTA; i++) {
+      const body = JSON.stringify({ json: { title: `task ${i}` } });
+      statuses.push((await trpc("hoarder", "task.create", { method: "POST", body })).status);
+    }
+    expect(statuses.filter((status) => status === 403)).toHaveLength(1);
+    expect(await counted("tasks.quota.refusals")).toBe(before + 1);
+  });
+
+  it("count the requests refused by the rate limits, by policy", async () => {
+    const before = await counted("tasks.rate_limit.refusals", {
+      "tasks.rate_limit.policy": "user",
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i <= PER_MINUTE; i++) statuses.push((await trpc("hasty", "task.stats")).status);
+    const refused = statuses.filter((status) => status === 429).length;
+    expect(refused).toBeGreaterThan(0);
+    expect(await counted("tasks.rate_limit.refusals", { "tasks.rate_limit.policy": "user" })).toBe(
+      before + refused,
+    );
   });
 });
 

@@ -101,7 +101,7 @@ export function traceProcedure<T extends { ok: boolean; error?: TRPCError }>(
   });
 }
 
-/** Counts a request the rate limits refused, by the policy that refused it (`user`, `anonymous`). */
+/** Counts a request the rate limits refused, by the policy that refused it (`user`, `ip`). */
 export function countRateLimitRefusal(policy: string): void {
   use().rateLimitRefusals.add(1, { "tasks.rate_limit.policy": policy });
 }
