@@ -184,6 +184,8 @@ describe("task.changes", () => {
     const grace = await follow("live-grace");
     await grace.until(1);
     await grace.client.task.create.mutate({ title: "Soon gone" });
+    // Received before the deletion: read after it, the task would be gone, and sent as deleted.
+    await grace.until(2);
     await grace.client.user.delete.mutate();
     await grace.until(3);
     expect(grace.kinds()).toEqual(["refetch", "created", "account_deleted"]);
