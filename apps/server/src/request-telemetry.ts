@@ -101,6 +101,10 @@ export function observeRequest(
     if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     span.end();
   });
-  const traced = span.isRecording() ? trace.setSpan(parent, span) : suppressTracing(parent);
+  // Unsampled: no span at all in the context (nor the caller's), so that nothing beneath starts
+  // one or wraps its work for one (see `@tasks/telemetry`).
+  const traced = span.isRecording()
+    ? trace.setSpan(parent, span)
+    : suppressTracing(trace.deleteSpan(parent));
   return context.with(setRPCMetadata(traced, rpc), handle);
 }

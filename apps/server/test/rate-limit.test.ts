@@ -6,18 +6,12 @@
 import { appDatabaseEnv, createTestDatabase, type TestDatabase } from "@tasks/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
-import { SECRET, signToken, startTestApi, type TestApi } from "./support.ts";
+import { awayFromWindowEdge, SECRET, signToken, startTestApi, type TestApi } from "./support.ts";
 
 const USER_LIMIT = 10;
 const ANONYMOUS_LIMIT = 5;
 
 let api: TestApi;
-
-/** Windows are whole minutes: a test that counts starts well inside one, never at its edge. */
-async function awayFromWindowEdge(needMs: number) {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 50));
-}
 
 beforeAll(async () => {
   api = await startTestApi(

@@ -283,3 +283,9 @@ export function useTestApi(mode: "jwks" | "secret") {
   });
   return setup;
 }
+
+/** Rate-limit windows are whole minutes: a test that counts starts well inside one, never at its edge. */
+export async function awayFromWindowEdge(needMs: number) {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}

@@ -29,7 +29,7 @@ const telemetry = startTelemetry({
   metricReaders: [reader],
 });
 const { createLogger } = await import("../src/logger.ts");
-const { SECRET, signToken, startTestApi } = await import("./support.ts");
+const { awayFromWindowEdge, SECRET, signToken, startTestApi } = await import("./support.ts");
 
 const QUOTA = 5;
 const PER_MINUTE = 40;
@@ -233,6 +233,7 @@ describe("sampling", () => {
     const before =
       (await points("rpc.server.call.duration", { "rpc.method": "task.stats" }))[0]?.value.count ??
       0;
+    const statementsBefore = await statements("SELECT");
     const { response } = await call("task.stats", {
       headers: { traceparent: `00-${unsampled}-00f067aa0ba902b7-00` },
     });
@@ -250,8 +251,50 @@ describe("sampling", () => {
     expect(spans.some((s) => s.name === "task.stats")).toBe(false);
     const [after] = await points("rpc.server.call.duration", { "rpc.method": "task.stats" });
     expect(after?.value.count).toBe(before + 1);
+    // Its statements are timed all the same, without a span of node-postgres's.
+    expect(await statements("SELECT")).toBeGreaterThan(statementsBefore);
   });
 });
+
+/** How many statements of one kind `db.client.operation.duration` has timed. */
+async function statements(operation: string) {
+  const found = await points("db.client.operation.duration", {
+    "db.operation.name": operation,
+    "db.system.name": "postgresql",
+  });
+  return found.reduce((total, point) => total + point.value.count, 0);
+}
+
+describe("database metrics", () => {
+  it("time each statement by its operation, and report the pool's connections", async () => {
+    const before = await statements("SELECT");
+    await traced("task.list", { input: {} });
+    expect(await statements("SELECT")).toBeGreaterThan(before);
+    const [{ value: used }, { value: idle }] = await Promise.all([
+      gauge("db.client.connection.count", { "db.client.connection.state": "used" }),
+      gauge("db.client.connection.count", { "db.client.connection.state": "idle" }),
+    ]);
+    const { value: max, attributes } = await gauge("db.client.connection.max");
+    expect(used + idle).toBeGreaterThan(0);
+    expect(used + idle).toBeLessThanOrEqual(max);
+    expect((await gauge("db.client.connection.pending_requests")).value).toBe(0);
+    // The pool's name is where it connects: a host, a port and a database, no user or password.
+    expect(attributes["db.client.connection.pool.name"]).toMatch(/^[\w.-]+:\d+\/[\w-]+$/);
+  });
+});
+
+/** The one data point of a gauge (an observable up-down counter) whose attributes include `match`. */
+async function gauge(name: string, match: Record<string, unknown> = {}) {
+  const { resourceMetrics } = await reader.collect();
+  const metric = resourceMetrics.scopeMetrics
+    .flatMap((scope) => scope.metrics)
+    .find((m) => m.descriptor.name === name);
+  const found = ((metric?.dataPoints ?? []) as DataPoint<number>[]).filter((point) =>
+    Object.entries(match).every(([key, value]) => point.attributes[key] === value),
+  );
+  expect(found).toHaveLength(1);
+  return found[0] as DataPoint<number>;
+}
 
 /** A counter's total over the data points whose attributes include `match`. */
 async function counted(name: string, match: Record<string, unknown> = {}) {
@@ -291,6 +334,7 @@ describe("refusal counters", () => {
       "tasks.rate_limit.policy": "user",
     });
     const statuses: number[] = [];
+    await awayFromWindowEdge(10_000);
     for (let i = 0; i <= PER_MINUTE; i++) statuses.push((await trpc("hasty", "task.stats")).status);
     const refused = statuses.filter((status) => status === 429).length;
     expect(refused).toBeGreaterThan(0);

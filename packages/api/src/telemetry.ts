@@ -2,8 +2,15 @@
  * The API's own spans and metrics, after OpenTelemetry's semantic conventions where they have
  * one. Through `@opentelemetry/api` only: without an SDK started (the default), each is a no-op.
  */
-import { type Attributes, context, metrics, SpanStatusCode, trace } from "@opentelemetry/api";
-import { getRPCMetadata, RPCType } from "@opentelemetry/core";
+import {
+  type Attributes,
+  context,
+  metrics,
+  type Span,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
+import { getRPCMetadata, isTracingSuppressed, RPCType } from "@opentelemetry/core";
 import { taskQuotaReached } from "@tasks/db";
 import type { TRPCError } from "@trpc/server";
 
@@ -78,27 +85,39 @@ export function traceProcedure<T extends { ok: boolean; error?: TRPCError }>(
     "rpc.method": call.path,
     "trpc.type": call.type,
   };
+  // In a request the sampler did not pick, no span: only the metrics.
+  if (isTracingSuppressed(context.active())) return measure(attributes, run);
   return tracer.startActiveSpan(call.path, { attributes }, async (span) => {
-    const started = performance.now();
     try {
-      const result = await run();
-      const code = result.ok ? "OK" : (result.error?.code ?? "INTERNAL_SERVER_ERROR");
-      span.setAttribute("rpc.response.status_code", code);
-      if (!result.ok) {
-        span.setAttribute("error.type", code);
-        if (SERVER_FAULTS.has(code as TRPCError["code"]))
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        if (taskQuotaReached(result.error?.cause) !== undefined) use().quotaRefusals.add(1);
-      }
-      use().callDuration.record((performance.now() - started) / 1000, {
-        ...attributes,
-        "rpc.response.status_code": code,
-      });
-      return result;
+      return await measure(attributes, run, span);
     } finally {
       span.end();
     }
   });
+}
+
+/** Runs the procedure, records its duration and result code, and sets them on `span`. */
+async function measure<T extends { ok: boolean; error?: TRPCError }>(
+  attributes: Attributes,
+  run: () => Promise<T>,
+  span?: Span,
+): Promise<T> {
+  const started = performance.now();
+  const result = await run();
+  const code = result.ok ? "OK" : (result.error?.code ?? "INTERNAL_SERVER_ERROR");
+  span?.setAttribute("rpc.response.status_code", code);
+  if (!result.ok) {
+    span?.setAttribute("error.type", code);
+    if (SERVER_FAULTS.has(code as TRPCError["code"])) {
+      span?.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    if (taskQuotaReached(result.error?.cause) !== undefined) use().quotaRefusals.add(1);
+  }
+  use().callDuration.record((performance.now() - started) / 1000, {
+    ...attributes,
+    "rpc.response.status_code": code,
+  });
+  return result;
 }
 
 /** Counts a request the rate limits refused, by the policy that refused it (`user`, `ip`). */

@@ -6,6 +6,7 @@ import type { ListenConnection } from "./changes.ts";
 import { openEmbedded } from "./embedded.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { applyMigrations } from "./migrate.ts";
+import { type MeasuredPool, measurePool, type PoolTarget } from "./pool-metrics.ts";
 import { type DriverPool, enforceRowSecurity, type RowSecurityOptions } from "./row-security.ts";
 
 /** The role the policies bind, as the `row_level_security` migration creates it. */
@@ -144,26 +145,31 @@ function listenConfig(connectionString: string, options: DbOptions) {
 }
 
 function connectPg(connectionString: string, options: DbOptions, role?: string): PrismaClient {
-  const pool = new pg.Pool(poolConfig(connectionString, options));
+  const config = poolConfig(connectionString, options);
+  const pool = new pg.Pool(config);
   const settings = rowSettings(options, role);
   if (settings) enforceRowSecurity(pool as unknown as DriverPool, pg.Query as never, settings);
+  measurePool(pool as unknown as MeasuredPool, poolTarget(config));
   return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
 }
 
 type AdapterFactory = NonNullable<ConstructorParameters<typeof PrismaClient>[0]["adapter"]>;
 
 function connectNeon(connectionString: string, options: DbOptions): PrismaClient {
-  const neon = new PrismaNeon(poolConfig(connectionString, options));
+  const config = poolConfig(connectionString, options);
+  const neon = new PrismaNeon(config);
   const settings = rowSettings(options);
-  if (!settings) return new PrismaClient({ adapter: neon });
   // The adapter makes its pool when the client connects: take it there.
   const adapter: AdapterFactory = {
     provider: neon.provider,
     adapterName: neon.adapterName,
     async connect() {
       const connected = await neon.connect();
-      const pool = connected.underlyingDriver() as DriverPool;
-      enforceRowSecurity(pool, (NeonClient as unknown as { Query: never }).Query, settings);
+      const pool = connected.underlyingDriver() as DriverPool & MeasuredPool;
+      if (settings) {
+        enforceRowSecurity(pool, (NeonClient as unknown as { Query: never }).Query, settings);
+      }
+      measurePool(pool, poolTarget(config));
       return connected;
     },
   };
@@ -175,6 +181,17 @@ function rowSettings(options: DbOptions, defaultRole?: string): RowSecurityOptio
   const role = options.role ?? defaultRole;
   const user = options.rowSecurity !== "off";
   return user || role ? { role, user } : undefined;
+}
+
+/** Where the pool connects, for its metrics: the URL's parts, without its user or password. */
+function poolTarget(config: ReturnType<typeof poolConfig>): PoolTarget {
+  const url = new URL(config.connectionString);
+  return {
+    database: decodeURIComponent(url.pathname.slice(1)) || "postgres",
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    max: config.max,
+  };
 }
 
 /** node-postgres and Neon's driver take the same pool settings. */

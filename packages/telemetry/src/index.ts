@@ -6,6 +6,18 @@
  * Off unless configured: with no exporter named and no OTLP endpoint set, nothing is started and
  * every span and metric of the code is the API's no-op.
  */
+import {
+  type Context,
+  context,
+  createNoopMeter,
+  INVALID_SPAN_CONTEXT,
+  type MeterProvider,
+  type Span,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from "@opentelemetry/api";
+import { isTracingSuppressed } from "@opentelemetry/core";
 import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 import { NodeSDK, type NodeSDKConfiguration } from "@opentelemetry/sdk-node";
 import { PrismaInstrumentation } from "@prisma/instrumentation";
@@ -42,6 +54,16 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | null {
   const named =
     Boolean(env.OTEL_SERVICE_NAME) ||
     /(^|,)\s*service\.name=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? "");
+  // Spans of statements only within a recorded trace: a request the sampler did not pick runs
+  // with no span in its context, where the instrumentation then leaves each statement alone.
+  // Its metrics would count only those it traces: `@tasks/db` measures every statement instead.
+  const pgInstrumentation = new PgInstrumentation({
+    ignoreConnectSpans: true,
+    requireParentSpan: true,
+  });
+  const prismaInstrumentation = new PrismaInstrumentation({
+    ignoreSpanTypes: ["prisma:client:serialize", "prisma:client:compile"],
+  });
   const sdk = new NodeSDK({
     serviceName: named ? undefined : options.serviceName,
     // Empty lists turn a signal off; unset, the SDK reads the exporters from the environment.
@@ -49,18 +71,42 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | null {
     metricReaders: metrics ? options.metricReaders : [],
     // Logs stay pino's, on stdout, with the trace ids in each line (`traceFields`).
     logRecordProcessors: [],
-    instrumentations: [
-      // A span per statement, but none for taking a pooled connection (the pool's metrics show
-      // its waits), nor for Prisma's serialising and compiling of each query: what these would
-      // tell does not pay for their cost on every query (BENCHMARKS.md).
-      new PgInstrumentation({ ignoreConnectSpans: true }),
-      new PrismaInstrumentation({
-        ignoreSpanTypes: ["prisma:client:serialize", "prisma:client:compile"],
-      }),
-    ],
+    // A span per statement, but none for taking a pooled connection (the pool's metrics show
+    // its waits), nor for Prisma's serialising and compiling of each query: what these would
+    // tell does not pay for their cost on every query (BENCHMARKS.md).
+    instrumentations: [pgInstrumentation, prismaInstrumentation],
   });
   sdk.start();
+  pgInstrumentation.setMeterProvider(NO_METERS);
+  prismaInstrumentation.setTracerProvider(outsideUntracedRequests(trace.getTracerProvider()));
+  prismaInstrumentation.enable();
   return { traces, metrics, shutdown: () => sdk.shutdown() };
+}
+
+const NO_METERS: MeterProvider = { getMeter: () => createNoopMeter() };
+
+/**
+ * `provider`, except that where tracing is suppressed (a request the sampler did not pick, see
+ * the API server's `request-telemetry.ts`) a span it starts as active stays out of the context:
+ * Prisma's then do not make node-postgres's instrumentation, which wants a parent span, wrap
+ * each statement of the request in a span that records nothing.
+ */
+function outsideUntracedRequests(provider: TracerProvider): TracerProvider {
+  const untraced = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+  return {
+    getTracer(...args) {
+      const tracer = provider.getTracer(...args);
+      return {
+        startSpan: (...span) => tracer.startSpan(...span),
+        startActiveSpan: ((...span: unknown[]) => {
+          const run = span.at(-1) as (span: Span) => unknown;
+          const parent = span.length === 4 ? (span[2] as Context) : context.active();
+          if (isTracingSuppressed(parent)) return run(untraced);
+          return (tracer.startActiveSpan as (...span: unknown[]) => unknown)(...span);
+        }) as Tracer["startActiveSpan"],
+      };
+    },
+  };
 }
 
 /** Which signals the environment asks for (`OTEL_SDK_DISABLED=true`: none, whatever else says). */
