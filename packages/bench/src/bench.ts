@@ -316,10 +316,12 @@ async function main() {
     // each round's pair: the machine's drift then weighs on both sides of every ratio alike.
     const paired: Measurement[] = [];
     for (const { title, a, b } of comparisons) {
-      // Untimed first: a server that sat out the main rounds is not yet as warm (JIT, pool).
+      // Untimed first, a main round's time of each procedure: a server that sat out the main
+      // rounds is not yet as warm (JIT, heap, pool), and one second of load was found too short
+      // (its throughput still rose from round to round, where the other's did not).
       for (const scenario of list) {
         for (const server of [a[0], b[0]]) {
-          await load(`http://127.0.0.1:${servers[server]?.port}`, scenario, 1);
+          await load(`http://127.0.0.1:${servers[server]?.port}`, scenario, duration);
         }
       }
       for (const scenario of list) {

@@ -282,8 +282,9 @@ ${
     ? ""
     : `## Comparisons, in the same rounds
 
-Each pair below ran after the main rounds, under the same load: the two servers by turns, ${run.compareRounds}
-rounds of ${run.compareDuration} s per procedure, the first to go alternating. The ratio is the first server's
+Each pair below ran after the main rounds, under the same load: first ${run.duration} s of each procedure on
+each server, untimed (a server that sat out the main rounds is not yet warm), then the two servers
+by turns, ${run.compareRounds} rounds of ${run.compareDuration} s per procedure, the first to go alternating. The ratio is the first server's
 throughput over the second's, taken round by round (neighbours in time), then the median of those;
 the range shows how far single rounds strayed. Both columns of p99 are medians, first / second.
 
