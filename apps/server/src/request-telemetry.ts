@@ -70,20 +70,24 @@ export function observeRequest(
   const method = METHODS.has(req.method ?? "") ? (req.method as string) : "_OTHER";
   const common: Attributes = { "http.request.method": method, "url.scheme": "http" };
   const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+  // At the start, what the convention gives a sampler to decide by; the rest only on a span
+  // that is recorded, as most are not.
   const span = tracer.startSpan(
     method,
     {
       kind: SpanKind.SERVER,
-      attributes: {
-        ...common,
-        "url.path": (req.url ?? "/").split("?", 1)[0],
-        "network.peer.address": req.socket.remoteAddress,
-        "network.protocol.version": req.httpVersion,
-        "user_agent.original": req.headers["user-agent"],
-      },
+      attributes: { ...common, "url.path": (req.url ?? "/").split("?", 1)[0] },
     },
     parent,
   );
+  const recording = span.isRecording();
+  if (recording) {
+    span.setAttributes({
+      "network.peer.address": req.socket.remoteAddress,
+      "network.protocol.version": req.httpVersion,
+      "user_agent.original": req.headers["user-agent"],
+    });
+  }
   const rpc: RPCMetadata = { type: RPCType.HTTP, span };
   const started = performance.now();
   const duration = requestDuration();
@@ -103,7 +107,7 @@ export function observeRequest(
   });
   // Unsampled: no span at all in the context (nor the caller's), so that nothing beneath starts
   // one or wraps its work for one (see `@tasks/telemetry`).
-  const traced = span.isRecording()
+  const traced = recording
     ? trace.setSpan(parent, span)
     : suppressTracing(trace.deleteSpan(parent));
   return context.with(setRPCMetadata(traced, rpc), handle);

@@ -62,7 +62,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | null {
     requireParentSpan: true,
   });
   const prismaInstrumentation = new PrismaInstrumentation({
-    ignoreSpanTypes: ["prisma:client:serialize", "prisma:client:compile"],
+    ignoreSpanTypes: ["prisma:client:serialize", "prisma:client:compile", "prisma:client:db_query"],
   });
   const sdk = new NodeSDK({
     serviceName: named ? undefined : options.serviceName,
@@ -71,9 +71,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | null {
     metricReaders: metrics ? options.metricReaders : [],
     // Logs stay pino's, on stdout, with the trace ids in each line (`traceFields`).
     logRecordProcessors: [],
-    // A span per statement, but none for taking a pooled connection (the pool's metrics show
-    // its waits), nor for Prisma's serialising and compiling of each query: what these would
-    // tell does not pay for their cost on every query (BENCHMARKS.md).
+    // A span per statement (node-postgres's, with the SQL), but none for taking a pooled
+    // connection (the pool's metrics show its waits), nor for Prisma's serialising, compiling
+    // and sending of each query (its `db_query` is the same statement again): what these would
+    // tell does not pay for their cost on every traced query (BENCHMARKS.md).
     instrumentations: [pgInstrumentation, prismaInstrumentation],
   });
   sdk.start();
@@ -93,18 +94,26 @@ const NO_METERS: MeterProvider = { getMeter: () => createNoopMeter() };
  */
 function outsideUntracedRequests(provider: TracerProvider): TracerProvider {
   const untraced = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+  const wrap = (tracer: Tracer): Tracer => ({
+    startSpan: (...span) => tracer.startSpan(...span),
+    startActiveSpan: ((...span: unknown[]) => {
+      const run = span.at(-1) as (span: Span) => unknown;
+      const parent = span.length === 4 ? (span[2] as Context) : context.active();
+      if (isTracingSuppressed(parent)) return run(untraced);
+      return (tracer.startActiveSpan as (...span: unknown[]) => unknown)(...span);
+    }) as Tracer["startActiveSpan"],
+  });
+  // Prisma asks for its tracer at every span it starts: each is wrapped once.
+  const tracers = new Map<string, Tracer>();
   return {
-    getTracer(...args) {
-      const tracer = provider.getTracer(...args);
-      return {
-        startSpan: (...span) => tracer.startSpan(...span),
-        startActiveSpan: ((...span: unknown[]) => {
-          const run = span.at(-1) as (span: Span) => unknown;
-          const parent = span.length === 4 ? (span[2] as Context) : context.active();
-          if (isTracingSuppressed(parent)) return run(untraced);
-          return (tracer.startActiveSpan as (...span: unknown[]) => unknown)(...span);
-        }) as Tracer["startActiveSpan"],
-      };
+    getTracer(name, version, options) {
+      const key = `${name}@${version ?? ""}:${options?.schemaUrl ?? ""}`;
+      let tracer = tracers.get(key);
+      if (!tracer) {
+        tracer = wrap(provider.getTracer(name, version, options));
+        tracers.set(key, tracer);
+      }
+      return tracer;
     },
   };
 }
