@@ -102,6 +102,7 @@ describe("the web app with telemetry on", () => {
     expect(root?.name).toMatch(/^POST \/api\/auth\//);
     expect(names).toContain("prisma:client:operation");
     expect(names.some((name) => name.startsWith("pg.query:"))).toBe(true);
+    expect(names).not.toContain("prisma:client:db_query");
     // One tree: every span but the root has its parent in the trace.
     const ids = new Set(trace.map((span) => span.spanId));
     expect(trace.filter((span) => !span.parentSpanId || !ids.has(span.parentSpanId))).toHaveLength(
