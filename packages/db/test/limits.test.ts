@@ -178,7 +178,7 @@ describe("time", () => {
           );
           return rows[0].n;
         };
-        await expect.poll(running, { timeout: 1_000, interval: 20 }).toBe(0);
+        await expect.poll(running, { timeout: 5_000, interval: 20 }).toBe(0);
       } finally {
         await holder.query("ROLLBACK");
         await holder.end();
