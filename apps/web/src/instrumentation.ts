@@ -6,6 +6,21 @@ export async function register() {
     (await import("./config-check.ts")).exitOnBadConfig();
     // OpenTelemetry when the OTEL_* variables ask for it: Next.js's own spans, then the
     // procedures', Prisma's and node-postgres's of each page and API call, in one trace.
-    (await import("@tasks/telemetry")).startTelemetry({ serviceName: "tasks-web" });
+    const telemetry = (await import("@tasks/telemetry")).startTelemetry({
+      serviceName: "tasks-web",
+    });
+    if (telemetry) {
+      for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        process.once(signal, () => {
+          const exported = telemetry.shutdown().catch(() => {});
+          // Next.js closes its server, then calls process.exit: that exit waits until what is
+          // buffered has been exported (bounded by OTEL_EXPORTER_OTLP_TIMEOUT).
+          const exit = process.exit.bind(process);
+          process.exit = ((code) => {
+            void exported.finally(() => exit(code));
+          }) as typeof process.exit;
+        });
+      }
+    }
   }
 }

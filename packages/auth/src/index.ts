@@ -18,6 +18,8 @@ export interface AuthOptions {
   onUserRenamed(userId: string, name: string): Promise<void>;
   /** Framework integration, e.g. `nextCookies()`. */
   plugins?: BetterAuthPlugin[];
+  /** Where Better Auth's log lines go (warnings and errors); its own console lines otherwise. */
+  log?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
 }
 
 /** How long an API token lives; the web app fetches a new one before it expires. */
@@ -35,6 +37,7 @@ export function createAuth(options: AuthOptions) {
     secret: options.secret,
     trustedOrigins: options.trustedOrigins,
     telemetry: { enabled: false },
+    ...(options.log && { logger: { log: options.log } }),
     database: prismaAdapter(options.db, { provider: "postgresql", transaction: true }),
     emailAndPassword: { enabled: true, minPasswordLength: 8, maxPasswordLength: 128 },
     // The model names of prisma/schema.prisma: our own `User` is the API's.

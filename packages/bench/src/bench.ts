@@ -51,7 +51,8 @@ const { values: flags } = parseArgs({
     "compare-limits": { type: "boolean", default: false },
     "compare-rls": { type: "boolean", default: false },
     // The API with OpenTelemetry on (traces sampled at 10% and at 100%, metrics, both over OTLP
-    // to a sink on loopback) against the same build with it off (the default).
+    // to a sink on loopback) against the same build with it off (the default), after a control
+    // of two processes of that build.
     "compare-tracing": { type: "boolean", default: false },
     // Each comparison is its own phase: the two servers by turns, in short paired rounds.
     "compare-rounds": { type: "string", default: "8" },
@@ -243,6 +244,14 @@ async function main() {
   }
   const sink = flags["compare-tracing"] ? await startOtlpSink() : undefined;
   if (sink) {
+    // The control: two processes of one build, compared the same way, show how far the method
+    // strays where there is nothing to find (one process can run a few percent off another).
+    servers["api, again"] = { port: 31_015, node: process.execPath, args: [apiMain] };
+    comparisons.push({
+      title: "The API against a second process of the same build (the control)",
+      a: ["api, again", "API, second process"],
+      b: ["api", "API"],
+    });
     for (const [percent, port] of [
       [10, 31_008],
       [100, 31_009],

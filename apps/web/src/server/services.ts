@@ -14,6 +14,7 @@ import { type Auth, createAuth } from "@tasks/auth";
 import { checkRowSecurity, createDb, type Database } from "@tasks/db";
 import { nextCookies } from "better-auth/next-js";
 import { loadConfig, type WebConfig } from "../env.ts";
+import { authLog, log } from "./log.ts";
 import { migrateWithPrismaCli } from "./migrate.ts";
 
 /** What the app's server shares across requests: one database, Better Auth, the API's parts. */
@@ -65,6 +66,7 @@ async function start(): Promise<Services> {
     },
     onUserRenamed: (userId, name) => accounts.rename(userId, name),
     plugins: [nextCookies()],
+    log: authLog,
   });
   const { origin } = new URL(config.auth.baseURL);
   const verifyToken = createTokenVerifier({
@@ -89,8 +91,8 @@ async function start(): Promise<Services> {
   const rateLimiter = createApiRateLimiter(database.client, config.rateLimits, {
     // The reason's message only, never the error (its fields could hold the connection string).
     onStoreError: (reason) =>
-      console.warn(`Rate limit store unavailable (${reason}); limiting per instance.`),
-    onStoreRecovered: () => console.warn("Rate limit store available again."),
+      log.warn(`Rate limit store unavailable (${reason}); limiting per instance.`),
+    onStoreRecovered: () => log.warn("Rate limit store available again."),
   });
   return { config, database, auth, accounts, createApiContext, verifyToken, rateLimiter };
 }
@@ -103,8 +105,8 @@ function startLive(database: Database, config: WebConfig): LiveService {
     readTimeoutMs: config.database.queryTimeoutMs ?? config.requestTimeoutMs,
     // The reason's message only, never the error (its fields could hold the connection string).
     onListenerFailure: (reason, retryInMs) =>
-      console.warn(`Listening for changes failed (${reason}); live streams wait ${retryInMs} ms.`),
-    onListening: () => console.info("Listening for changes."),
-    onPruneFailure: (reason) => console.warn(`Pruning the changes log failed (${reason}).`),
+      log.warn(`Listening for changes failed (${reason}); live streams wait ${retryInMs} ms.`),
+    onListening: () => log.info("Listening for changes."),
+    onPruneFailure: (reason) => log.warn(`Pruning the changes log failed (${reason}).`),
   });
 }

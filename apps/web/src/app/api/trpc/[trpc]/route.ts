@@ -1,9 +1,9 @@
 import { appRouter, oversizedBatch, trpcCalls, trpcErrorBody } from "@tasks/api";
-import { traceFields } from "@tasks/telemetry/log";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { OWN_API_PATH } from "../../../../env.ts";
 import { readBody, withBody } from "../../../../server/body.ts";
 import { withRequestDeadline } from "../../../../server/deadline.ts";
+import { log } from "../../../../server/log.ts";
 import { rateLimit, withHeaders } from "../../../../server/rate-limit.ts";
 import { services } from "../../../../server/services.ts";
 
@@ -48,8 +48,7 @@ async function handler(request: Request): Promise<Response> {
       createApiContext({ authorization: request.headers.get("authorization") ?? undefined }),
     onError({ error, path }) {
       if (error.code === "INTERNAL_SERVER_ERROR") {
-        // The trace and span ids (when traced) lead from this line to the request's trace.
-        console.error(`procedure ${path} failed:`, traceFields(), error.cause ?? error);
+        log.error({ err: error.cause ?? error, procedure: path }, "procedure failed");
       }
     },
   });
