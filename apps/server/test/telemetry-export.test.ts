@@ -259,4 +259,36 @@ describe("the server process with telemetry on", () => {
     },
     60_000,
   );
+  it("exports the spans it still holds when it is stopped", async () => {
+    const otlp = `http://127.0.0.1:${(receiverServer.address() as AddressInfo).port}`;
+    const databaseEnv = database
+      ? appDatabaseEnv(database.url)
+      : { PGLITE_DATA_DIR: join(await mkdtemp(join(tmpdir(), "telemetry-")), "pglite") };
+    // Spans wait in the buffer for a minute: only the export at the stop sends them in time.
+    const stopping = await startServerProcess({
+      ...databaseEnv,
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_BSP_SCHEDULE_DELAY: "60000",
+      OTEL_METRICS_EXPORTER: "none",
+    });
+    const response = await fetch(`${stopping.url}/trpc/task.stats`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(200);
+    const requestId = response.headers.get("x-request-id");
+    const line = await vi.waitFor(() => {
+      const found = stopping.logs.find((entry) => entry.requestId === requestId);
+      if (!found) throw new Error("no log line yet");
+      return found;
+    });
+    const ofRequest = () =>
+      spansOf(receiver.received.traces).filter((s) => s.traceId === line.trace_id);
+    await new Promise((settled) => setTimeout(settled, 300));
+    expect(ofRequest()).toEqual([]);
+
+    stopping.signal("SIGTERM");
+    expect(await stopping.exited).toBe(0);
+    expect(ofRequest().map((span) => span.name)).toContain("GET /trpc/task.stats");
+  }, 60_000);
 });
