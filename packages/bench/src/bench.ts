@@ -289,9 +289,18 @@ async function main() {
   }
   // The main rounds take the API and the baseline; the other servers wait for their comparison.
   const names = ["api", "baseline"];
-  const children = Object.values(servers).map(({ port, node, args, env: own }) =>
-    start(node, args, { ...env, ...own, PORT: String(port) }, join(root, "packages/bench")),
-  );
+  const spawnServer = (name: string) => {
+    const { port, node, args, env: own } = servers[name] as (typeof servers)[string];
+    return start(node, args, { ...env, ...own, PORT: String(port) }, join(root, "packages/bench"));
+  };
+  const children = new Map(Object.keys(servers).map((name) => [name, spawnServer(name)]));
+  /** Stops a server's process and starts a fresh one in its place. */
+  const restart = async (name: string) => {
+    const old = children.get(name);
+    if (old) await stop(old);
+    children.set(name, spawnServer(name));
+    await waitFor(`http://127.0.0.1:${servers[name]?.port}/health`);
+  };
   try {
     for (const { port } of Object.values(servers)) await waitFor(`http://127.0.0.1:${port}/health`);
     // Warm-up: every sampled user exists and each server has run each procedure.
@@ -325,15 +334,18 @@ async function main() {
     // each round's pair: the machine's drift then weighs on both sides of every ratio alike.
     const paired: Measurement[] = [];
     for (const { title, a, b } of comparisons) {
-      // Untimed first, a main round's time of each procedure: a server that sat out the main
-      // rounds is not yet as warm (JIT, heap, pool), and one second of load was found too short
-      // (its throughput still rose from round to round, where the other's did not).
       for (const scenario of list) {
+        // Fresh processes for each procedure: one process can run a few percent faster or slower
+        // than another of the same build for its whole life (the control showed it), so each
+        // procedure's pairs come from a pair of processes of its own, and the figure over all
+        // procedures averages over as many pairs.
+        await restart(a[0]);
+        await restart(b[0]);
+        // Untimed first, a main round's time of the procedure: a fresh process is not yet warm
+        // (JIT, heap, pool, the users it knows), and one second of load was found too short.
         for (const server of [a[0], b[0]]) {
           await load(`http://127.0.0.1:${servers[server]?.port}`, scenario, duration);
         }
-      }
-      for (const scenario of list) {
         for (let round = 0; round < compareRounds; round++) {
           for (const server of round % 2 === 0 ? [a[0], b[0]] : [b[0], a[0]]) {
             const base = `http://127.0.0.1:${servers[server]?.port}`;
@@ -346,7 +358,7 @@ async function main() {
         }
       }
     }
-    for (const child of children) child.kill("SIGTERM");
+    for (const child of children.values()) child.kill("SIGTERM");
     if (sink) {
       // A traced server that exported nothing would make its comparison meaningless.
       await new Promise((done) => setTimeout(done, 1_000));
@@ -408,7 +420,7 @@ async function main() {
     });
     console.error("Wrote BENCHMARKS.md and benchmarks.svg.");
   } finally {
-    for (const child of children) child.kill("SIGTERM");
+    for (const child of children.values()) child.kill("SIGTERM");
   }
 }
 

@@ -282,14 +282,16 @@ ${
     ? ""
     : `## Comparisons, in the same rounds
 
-Each pair below ran after the main rounds, under the same load: first ${run.duration} s of each procedure on
-each server, untimed (a server that sat out the main rounds is not yet warm), then the two servers
-by turns, ${run.compareRounds} rounds of ${run.compareDuration} s per procedure, the first to go alternating. The ratio is the first server's
+Each pair below ran after the main rounds, under the same load, procedure by procedure, each
+procedure on a fresh pair of processes (one process can run a few percent faster or slower than
+another of the same build for its whole life): first ${run.duration} s of the procedure on each, untimed,
+then the two by turns, ${run.compareRounds} rounds of ${run.compareDuration} s, the first to go alternating. The ratio is the first server's
 throughput over the second's, taken round by round (neighbours in time), then the median of those;
 the range shows how far single rounds strayed. Both columns of p99 are medians, first / second.
 The last row of each table takes every procedure's rounds together: the cost under the whole mix,
-and a median of many more pairs. The control, two processes of one build compared the same way,
-shows how far the method strays where there is nothing to find.
+a median of many more pairs, from as many pairs of processes as there are procedures. The
+control, two processes of one build compared the same way, shows how far the method strays where
+there is nothing to find.
 
 ${run.comparisons.map((c) => `### ${c.title}\n\n${comparisonTable(phase(run, c.a[0], c.b[0]), c)}`).join("\n\n")}
 
