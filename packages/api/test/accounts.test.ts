@@ -97,13 +97,15 @@ describe("accounts", () => {
   });
 
   it("an account deleted by another process is refused once the known-user time is up", async () => {
-    const api = createAccounts(db, { knownTtlMs: 200 });
+    // Long enough for the deletion between the two first calls on a loaded machine.
+    const knownTtlMs = 1_500;
+    const api = createAccounts(db, { knownTtlMs });
     const identity = { userId: "elsewhere", email: "elsewhere@example.com" };
     await api.ensure(identity);
     expect(await deleteAccount(testDb.client, "elsewhere")).toBe(true);
     // Still remembered: the request goes on, and finds no data of the user.
     await api.ensure(identity);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, knownTtlMs + 100));
     await expect(api.ensure(identity)).rejects.toMatchObject({ reason: "DELETED" });
   });
 
