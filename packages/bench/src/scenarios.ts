@@ -2,7 +2,7 @@
 import { SignJWT } from "jose";
 import pg from "pg";
 import { encodeCursor } from "./baseline.ts";
-import { BENCH_USER } from "./seed.ts";
+import { BENCH_USER, CREATED_TITLE } from "./seed.ts";
 
 export const AUTH = {
   secret: "bench-secret-that-is-long-enough-for-hs256!",
@@ -131,7 +131,7 @@ export function scenarios(users: Sampled[]): Scenario[] {
     },
     {
       name: "task.create",
-      next: () => post(pick(), "/trpc/task.create", { title: "Benchmark task", priority: "HIGH" }),
+      next: () => post(pick(), "/trpc/task.create", { title: CREATED_TITLE, priority: "HIGH" }),
     },
     {
       name: "task.update",
