@@ -60,6 +60,16 @@ function metricNames(payloads: unknown[]): Set<string> {
   );
 }
 
+/** The log line `server` wrote for the request that `response` answers, once it is written. */
+function logLineOf(server: ServerProcess, response: Response) {
+  const requestId = response.headers.get("x-request-id");
+  return vi.waitFor(() => {
+    const found = server.logs.find((entry) => entry.requestId === requestId);
+    if (!found) throw new Error("no log line yet");
+    return found;
+  });
+}
+
 const attribute = (span: OtlpSpan, key: string) =>
   span.attributes.find((a) => a.key === key)?.value.stringValue;
 
@@ -179,12 +189,7 @@ describe("the server process with telemetry on", () => {
   it("sends each request's spans over OTLP, one trace, named in its log line", async () => {
     const response = await list();
     expect(response.status).toBe(200);
-    const requestId = response.headers.get("x-request-id");
-    const line = await vi.waitFor(() => {
-      const found = server.logs.find((entry) => entry.requestId === requestId);
-      if (!found) throw new Error("no log line yet");
-      return found;
-    });
+    const line = await logLineOf(server, response);
     const spans = await vi.waitFor(
       () => {
         const found = spansOf(receiver.received.traces).filter((s) => s.traceId === line.trace_id);
@@ -276,12 +281,7 @@ describe("the server process with telemetry on", () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(response.status).toBe(200);
-    const requestId = response.headers.get("x-request-id");
-    const line = await vi.waitFor(() => {
-      const found = stopping.logs.find((entry) => entry.requestId === requestId);
-      if (!found) throw new Error("no log line yet");
-      return found;
-    });
+    const line = await logLineOf(stopping, response);
     const ofRequest = () =>
       spansOf(receiver.received.traces).filter((s) => s.traceId === line.trace_id);
     await new Promise((settled) => setTimeout(settled, 300));
