@@ -19,11 +19,10 @@ const config: NextConfig = {
   // Workspace packages ship TypeScript source.
   transpilePackages: ["@tasks/api", "@tasks/auth", "@tasks/db", "@tasks/telemetry"],
   // Loaded from their own files at run time (WebAssembly, data files), or patching modules as
-  // they load (OpenTelemetry's instrumentations): not bundled.
+  // they load (OpenTelemetry's SDK, Prisma's instrumentation): not bundled.
   serverExternalPackages: [
     "@electric-sql/pglite",
     "@electric-sql/pglite-socket",
-    "@opentelemetry/instrumentation-pg",
     "@opentelemetry/sdk-node",
     "@prisma/instrumentation",
   ],

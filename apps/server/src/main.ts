@@ -7,7 +7,7 @@ import { startTelemetry } from "@tasks/telemetry";
 const envFile = join(workspaceRoot(), ".env");
 if (existsSync(envFile)) process.loadEnvFile(envFile);
 
-// Before the modules it instruments load (node-postgres, Prisma): the server is imported after.
+// Before the modules it instruments load (Prisma's client): the server is imported after.
 const telemetry = startTelemetry({ serviceName: "tasks-api" });
 const { run } = await import("./run.ts");
 await run(telemetry);

@@ -4,9 +4,9 @@
  *
  * In place of `@opentelemetry/instrumentation-http`, for its cost at a low sampling rate: a
  * request the sampler does not record runs with tracing suppressed, so that nothing below it
- * (the procedure, Prisma, node-postgres) makes a span at all, where the instrumentation gives
- * every request a span in the context and binds its emitters. Metrics count every request
- * either way. BENCHMARKS.md has both, in the same runs.
+ * (the procedure, Prisma) makes a span at all, where the instrumentation gives every request a
+ * span in the context and binds its emitters. Metrics count every request either way.
+ * BENCHMARKS.md has both, in the same runs.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {

@@ -195,7 +195,7 @@ describe("the server process with telemetry on", () => {
         const found = spansOf(receiver.received.traces).filter((s) => s.traceId === line.trace_id);
         // The server span ends last, once the response has gone: it may come in a later export.
         if (
-          !found.some((s) => s.name.startsWith("pg.query")) ||
+          !found.some((s) => s.name === "prisma:client:db_query") ||
           !found.some((s) => !s.parentSpanId)
         )
           throw new Error("not all spans yet");

@@ -5,7 +5,7 @@ export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs") {
     (await import("./config-check.ts")).exitOnBadConfig();
     // OpenTelemetry when the OTEL_* variables ask for it: Next.js's own spans, then the
-    // procedures', Prisma's and node-postgres's of each page and API call, in one trace.
+    // procedures' and Prisma's of each page and API call, in one trace.
     const telemetry = (await import("@tasks/telemetry")).startTelemetry({
       serviceName: "tasks-web",
     });
