@@ -153,6 +153,9 @@ describe("traces", () => {
     const chain = ancestry(insert as ReadableSpan, spans);
     expect(chain[1]).toBe("prisma:client:operation");
     expect(insert?.attributes["db.system.name"]).toBe("postgresql");
+    // Prisma's serialising and compiling of the query get no span of their own.
+    expect(spans.map((s) => s.name)).not.toContain("prisma:client:serialize");
+    expect(spans.map((s) => s.name)).not.toContain("prisma:client:compile");
     expect(chain.slice(-2)).toEqual(["task.create", "POST /trpc/task.create"]);
 
     // Every span is in the one trace, and none carries the task's contents or the token.

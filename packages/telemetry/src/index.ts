@@ -52,7 +52,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | null {
     // with the SQL). Not Prisma's serialising and compiling of each query, which would tell
     // little for their cost on every traced query; nor node-postgres's instrumentation, whose
     // span of a statement is Prisma's again, and whose wrapping of every statement and pool
-    // checkout costs the requests the sampler leaves out as well (BENCHMARKS.md).
+    // checkout costs the requests the sampler leaves out as well (README, telemetry's cost).
     instrumentations: traces
       ? [
           new PrismaInstrumentation({
