@@ -107,8 +107,9 @@ export function observeRequest(
   });
   // Unsampled: no span at all in the context (nor the caller's), so that nothing beneath starts
   // one or wraps its work for one (see `@tasks/telemetry`).
-  const traced = recording
-    ? trace.setSpan(parent, span)
-    : suppressTracing(trace.deleteSpan(parent));
+  const traced = recording ? trace.setSpan(parent, span) : UNTRACED;
   return context.with(setRPCMetadata(traced, rpc), handle);
 }
+
+/** The context of a request the sampler did not record. */
+const UNTRACED = suppressTracing(ROOT_CONTEXT);

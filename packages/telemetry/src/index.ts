@@ -6,6 +6,16 @@
  * Off unless configured: with no exporter named and no OTLP endpoint set, nothing is started and
  * every span and metric of the code is the API's no-op.
  */
+import {
+  type Context,
+  context,
+  INVALID_SPAN_CONTEXT,
+  type Span,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from "@opentelemetry/api";
+import { isTracingSuppressed } from "@opentelemetry/core";
 import { NodeSDK, type NodeSDKConfiguration } from "@opentelemetry/sdk-node";
 import { PrismaInstrumentation } from "@prisma/instrumentation";
 
@@ -41,6 +51,16 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | null {
   const named =
     Boolean(env.OTEL_SERVICE_NAME) ||
     /(^|,)\s*service\.name=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? "");
+  // Prisma's spans only: each operation, and under it each statement it sends (`db_query`,
+  // with the SQL). Not Prisma's serialising and compiling of each query, which would tell
+  // little for their cost on every traced query; nor node-postgres's instrumentation, whose
+  // span of a statement is Prisma's again, and whose wrapping of every statement and pool
+  // checkout costs the requests the sampler leaves out as well (README, telemetry's cost).
+  const prisma = traces
+    ? new PrismaInstrumentation({
+        ignoreSpanTypes: ["prisma:client:serialize", "prisma:client:compile"],
+      })
+    : undefined;
   const sdk = new NodeSDK({
     serviceName: named ? undefined : options.serviceName,
     // Empty lists turn a signal off; unset, the SDK reads the exporters from the environment.
@@ -48,21 +68,42 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | null {
     metricReaders: metrics ? options.metricReaders : [],
     // Logs stay pino's, on stdout, with the trace ids in each line (`traceFields`).
     logRecordProcessors: [],
-    // Prisma's spans only: each operation, and under it each statement it sends (`db_query`,
-    // with the SQL). Not Prisma's serialising and compiling of each query, which would tell
-    // little for their cost on every traced query; nor node-postgres's instrumentation, whose
-    // span of a statement is Prisma's again, and whose wrapping of every statement and pool
-    // checkout costs the requests the sampler leaves out as well (README, telemetry's cost).
-    instrumentations: traces
-      ? [
-          new PrismaInstrumentation({
-            ignoreSpanTypes: ["prisma:client:serialize", "prisma:client:compile"],
-          }),
-        ]
-      : [],
+    instrumentations: prisma ? [prisma] : [],
   });
   sdk.start();
+  prisma?.setTracerProvider(outsideUntracedRequests(trace.getTracerProvider()));
   return { traces, metrics, shutdown: () => sdk.shutdown() };
+}
+
+/**
+ * `provider`, except that where tracing is suppressed (a request the sampler did not pick: see
+ * the API server's `request-telemetry.ts`) a span started as active is not started at all: the
+ * work runs as it is, with no span made, no context entered and nothing to end.
+ */
+function outsideUntracedRequests(provider: TracerProvider): TracerProvider {
+  const untraced = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+  const wrap = (tracer: Tracer): Tracer => ({
+    startSpan: (...span) => tracer.startSpan(...span),
+    startActiveSpan: ((...span: unknown[]) => {
+      const run = span.at(-1) as (span: Span) => unknown;
+      const parent = span.length === 4 ? (span[2] as Context) : context.active();
+      if (isTracingSuppressed(parent)) return run(untraced);
+      return (tracer.startActiveSpan as (...span: unknown[]) => unknown)(...span);
+    }) as Tracer["startActiveSpan"],
+  });
+  // Prisma asks for its tracer at every span it starts: each is wrapped once.
+  const tracers = new Map<string, Tracer>();
+  return {
+    getTracer(name, version, options) {
+      const key = `${name}@${version ?? ""}:${options?.schemaUrl ?? ""}`;
+      let tracer = tracers.get(key);
+      if (!tracer) {
+        tracer = wrap(provider.getTracer(name, version, options));
+        tracers.set(key, tracer);
+      }
+      return tracer;
+    },
+  };
 }
 
 /** Which signals the environment asks for (`OTEL_SDK_DISABLED=true`: none, whatever else says). */
