@@ -1,6 +1,7 @@
 /**
  * Traces of the API in-process, into an in-memory exporter: one request is one trace, from the
- * HTTP server span through the procedure and Prisma to node-postgres, and its log lines name it.
+ * HTTP server span through the procedure to Prisma's operations and statements, and its log
+ * lines name it.
  */
 import { Writable } from "node:stream";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
@@ -19,8 +20,7 @@ class TestReader extends MetricReader {
   protected override async onForceFlush() {}
 }
 
-// Started before the server's modules load (they are imported below): the instrumentations
-// patch node-postgres as it loads.
+// Started before the server's modules load (they are imported below), as the server starts it.
 const exporter = new InMemorySpanExporter();
 const reader = new TestReader();
 const telemetry = startTelemetry({

@@ -71,7 +71,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | null {
     instrumentations: prisma ? [prisma] : [],
   });
   sdk.start();
+  // The instrumentation hands its tracer provider to Prisma's client when it is enabled.
   prisma?.setTracerProvider(outsideUntracedRequests(trace.getTracerProvider()));
+  prisma?.enable();
   return { traces, metrics, shutdown: () => sdk.shutdown() };
 }
 
