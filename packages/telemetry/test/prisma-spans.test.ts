@@ -10,9 +10,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startTelemetry } from "../src/index.ts";
 
 const exporter = new InMemorySpanExporter();
+// Exports each span once the resource's attributes are in: read them after a flush.
+const processor = new SimpleSpanProcessor({ exporter });
 const telemetry = startTelemetry({
   serviceName: "test",
-  spanProcessors: [new SimpleSpanProcessor({ exporter })],
+  spanProcessors: [processor],
   metricReaders: [],
 });
 afterAll(() => telemetry?.shutdown());
@@ -36,6 +38,7 @@ describe("Prisma's spans", () => {
       }),
     );
     request.end();
+    await processor.forceFlush();
     const spans = exporter.getFinishedSpans();
     const operation = spans.find((span) => span.name === "prisma:client:operation");
     const query = spans.find((span) => span.name === "prisma:client:db_query");
@@ -58,6 +61,7 @@ describe("Prisma's spans", () => {
     // The SDK's own no-op span would have entered a context of its own, holding it.
     expect(seen).toBe(untraced);
     expect(trace.getSpan(seen)).toBeUndefined();
+    await processor.forceFlush();
     expect(exporter.getFinishedSpans()).toEqual([]);
   });
 });
