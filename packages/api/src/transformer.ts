@@ -25,7 +25,7 @@ export function serialize(value: unknown): SuperJSONResult {
     return superjson.serialize(value);
   }
   const annotations: Annotations = {};
-  const json = plain(value, "", annotations, new Set());
+  const json = plain(value, null, annotations, new Set());
   if (json === UNUSUAL) return superjson.serialize(value);
   if (Object.keys(annotations).length === 0) return { json } as SuperJSONResult;
   return { json, meta: { values: annotations, v: 1 } } as SuperJSONResult;
@@ -33,9 +33,15 @@ export function serialize(value: unknown): SuperJSONResult {
 
 /**
  * A JSON copy of `value` (dates as ISO strings, undefined as null), recording where dates and
- * undefined were (paths of `.`-joined keys) in the order superjson's walker records them.
+ * undefined were (paths of `.`-joined keys) in the order superjson's walker records them. The
+ * root's path is null: an empty key's is "", and a key below it is `.key`.
  */
-function plain(value: unknown, path: string, annotations: Annotations, seen: Set<object>): unknown {
+function plain(
+  value: unknown,
+  path: string | null,
+  annotations: Annotations,
+  seen: Set<object>,
+): unknown {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -44,7 +50,7 @@ function plain(value: unknown, path: string, annotations: Annotations, seen: Set
       // superjson annotates NaN and ±Infinity; -0 is left to it too.
       return Number.isFinite(value) && !Object.is(value, -0) ? value : UNUSUAL;
     case "undefined":
-      annotations[path] = ["undefined"];
+      annotations[path ?? ""] = ["undefined"];
       return null;
     case "object":
       break;
@@ -55,10 +61,10 @@ function plain(value: unknown, path: string, annotations: Annotations, seen: Set
   // An object met twice is a shared reference (or a cycle), which superjson records.
   if (seen.has(value)) return UNUSUAL;
   seen.add(value);
-  const prefix = path === "" ? "" : `${path}.`;
+  const prefix = path === null ? "" : `${path}.`;
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) return UNUSUAL;
-    annotations[path] = ["Date"];
+    annotations[path ?? ""] = ["Date"];
     return value.toISOString();
   }
   if (Array.isArray(value)) {

@@ -68,6 +68,13 @@ describe("the transformer", () => {
     fc.assert(fc.property(value, expectSuperjson), { numRuns: 500 });
   });
 
+  it("tells an empty key from the root in the paths it records", () => {
+    const date = new Date(0);
+    expectSuperjson({ "": [{ "": date }] });
+    expectSuperjson({ "": undefined, a: { "": date } });
+    expectSuperjson([{ "": { "": [date] } }]);
+  });
+
   it("hands what superjson records specially to superjson", () => {
     const shared = { a: 1 };
     const cyclic: Record<string, unknown> = {};
