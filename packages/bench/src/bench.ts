@@ -50,7 +50,7 @@ const { values: flags } = parseArgs({
     // The API with its rate limits on (as always measured) against the same build with them off.
     "compare-limits": { type: "boolean", default: false },
     "compare-rls": { type: "boolean", default: false },
-    // The API with OpenTelemetry on (traces sampled at 10% and at 100%, metrics, both over OTLP
+    // The API with OpenTelemetry on (traces sampled at 10% and at 100%; metrics; each over OTLP
     // to a sink on loopback) against the same build with it off (the default), after a control
     // of two processes of that build.
     "compare-tracing": { type: "boolean", default: false },
@@ -252,6 +252,8 @@ async function main() {
       a: ["api, again", "API, second process"],
       b: ["api", "API"],
     });
+    // Each signal on its own, as an operator turns them on: traces (at 10% and at 100%, metrics
+    // off), then metrics (traces off).
     for (const [percent, port] of [
       [10, 31_008],
       [100, 31_009],
@@ -263,16 +265,28 @@ async function main() {
         args: [apiMain],
         env: {
           OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+          OTEL_METRICS_EXPORTER: "none",
           OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
           OTEL_TRACES_SAMPLER_ARG: String(percent / 100),
         },
       };
       comparisons.push({
-        title: `The API traced at ${percent}% (and its metrics on) against telemetry off`,
+        title: `The API traced at ${percent}% (metrics off) against telemetry off`,
         a: [name, `API, traced at ${percent}%`],
         b: ["api", "API, telemetry off"],
       });
     }
+    servers["api, metrics"] = {
+      port: 31_016,
+      node: process.execPath,
+      args: [apiMain],
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_EXPORTER: "none" },
+    };
+    comparisons.push({
+      title: "The API with its metrics on (traces off) against telemetry off",
+      a: ["api, metrics", "API, metrics on"],
+      b: ["api", "API, telemetry off"],
+    });
   }
   if (flags["compare-limits"]) {
     servers["api, limits off"] = {

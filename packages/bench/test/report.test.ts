@@ -123,7 +123,7 @@ it("checks each target against the run, and says which were not measured", () =>
     ["`task.list` throughput with row-level security on ≥ 0.85× of off", "0.90×", true],
     ["`task.create` throughput with row-level security on ≥ 0.85× of off", "not measured", false],
     [
-      "API throughput traced at 10% ≥ 0.95× of telemetry off (all procedures' rounds)",
+      "API throughput traced at 10% (metrics off) ≥ 0.95× of telemetry off (all procedures' rounds)",
       "0.930×",
       false,
     ],
