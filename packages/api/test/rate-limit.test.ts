@@ -164,15 +164,17 @@ describe("rate limiter", () => {
     const ids = Array.from({ length: 50 }, () => uniqueId("batch"));
     const started = performance.now();
     let consumed = 0;
-    while (performance.now() - started < 500) {
+    // 1,250 hits over at least 125 ms; on a loaded machine, longer.
+    for (let round = 0; round < 25; round++) {
       for (const id of ids) rl.consume("user", id);
       consumed += ids.length;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+    const elapsed = performance.now() - started;
     await rl.close();
-    // About one statement per 100 ms, whatever the number of hits and keys.
-    expect(consumed).toBeGreaterThan(1000);
-    expect(state.statements).toBeLessThanOrEqual(8);
+    // About one statement per 100 ms (and one at close), whatever the number of hits and keys:
+    // one per key, or per hit, would be hundreds.
+    expect(state.statements).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 3);
     const total = await testDb.client.$queryRaw<{ hits: number }[]>`
       SELECT sum(hits)::int AS hits FROM rate_limit_hits WHERE key = ANY(${ids.map((id) => `user:${id}`)}::text[])`;
     expect(total[0]?.hits).toBe(consumed);
