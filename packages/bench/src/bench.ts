@@ -54,8 +54,10 @@ const { values: flags } = parseArgs({
     // to a sink on loopback) against the same build with it off (the default), after a control
     // of two processes of that build.
     "compare-tracing": { type: "boolean", default: false },
-    // Each comparison is its own phase: the two servers by turns, in short paired rounds.
-    "compare-rounds": { type: "string", default: "8" },
+    // Each comparison is its own phase: procedure by procedure, on several fresh pairs of
+    // processes in turn, the two servers by turns in short paired rounds.
+    "compare-processes": { type: "string", default: "4" },
+    "compare-rounds": { type: "string", default: "2" },
     "compare-duration": { type: "string", default: "3" },
     // Live updates, after the rest (`--no-live`: not measured; `--live-only`: only they are,
     // and their section is printed, not written): streams, creates a second, seconds per round
@@ -73,6 +75,7 @@ const { values: flags } = parseArgs({
 const rounds = Number(flags.rounds);
 const duration = Number(flags.duration);
 const connections = Number(flags.connections);
+const compareProcesses = Number(flags["compare-processes"]);
 const compareRounds = Number(flags["compare-rounds"]);
 const compareDuration = Number(flags["compare-duration"]);
 const size = { users: Number(flags.users), tasks: Number(flags.tasks), growth: true };
@@ -349,25 +352,33 @@ async function main() {
     const paired: Measurement[] = [];
     for (const { title, a, b } of comparisons) {
       for (const scenario of list) {
-        // Fresh processes for each procedure: one process can run a few percent faster or slower
-        // than another of the same build for its whole life (the control showed it), so each
-        // procedure's pairs come from a pair of processes of its own, and the figure over all
-        // procedures averages over as many pairs.
-        await restart(a[0]);
-        await restart(b[0]);
-        // Untimed first, a main round's time of the procedure: a fresh process is not yet warm
-        // (JIT, heap, pool, the users it knows), and one second of load was found too short.
-        for (const server of [a[0], b[0]]) {
-          await load(`http://127.0.0.1:${servers[server]?.port}`, scenario, duration);
-        }
-        for (let round = 0; round < compareRounds; round++) {
-          for (const server of round % 2 === 0 ? [a[0], b[0]] : [b[0], a[0]]) {
-            const base = `http://127.0.0.1:${servers[server]?.port}`;
-            const result = await load(base, scenario, compareDuration);
-            paired.push({ procedure: scenario.name, server, round, comparison: title, ...result });
-            console.error(
-              `${title}, round ${round + 1}/${compareRounds} ${scenario.name} ${server}: ${result.rps.toFixed(0)} req/s`,
-            );
+        // Fresh processes, several pairs for each procedure: one process can run several percent
+        // faster or slower than another of the same build for its whole life (the control shows
+        // it), so the figure over all procedures averages over many pairs of processes.
+        for (let pair = 0; pair < compareProcesses; pair++) {
+          await restart(a[0]);
+          await restart(b[0]);
+          // Untimed first: a fresh process is not yet warm (JIT, heap, pool, the users it knows).
+          for (const server of [a[0], b[0]]) {
+            await load(`http://127.0.0.1:${servers[server]?.port}`, scenario, compareDuration);
+          }
+          for (let round = 0; round < compareRounds; round++) {
+            const first = (pair + round) % 2 === 0 ? [a[0], b[0]] : [b[0], a[0]];
+            for (const server of first) {
+              const base = `http://127.0.0.1:${servers[server]?.port}`;
+              const result = await load(base, scenario, compareDuration);
+              paired.push({
+                procedure: scenario.name,
+                server,
+                round,
+                pair,
+                comparison: title,
+                ...result,
+              });
+              console.error(
+                `${title}, processes ${pair + 1}/${compareProcesses} round ${round + 1}/${compareRounds} ${scenario.name} ${server}: ${result.rps.toFixed(0)} req/s`,
+              );
+            }
           }
         }
       }
@@ -426,6 +437,7 @@ async function main() {
       paired,
       compareRounds,
       compareDuration,
+      compareProcesses,
       layers,
       growth,
       tableSize,

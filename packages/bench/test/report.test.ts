@@ -4,6 +4,7 @@ import type { DeliveryRound } from "../src/live.ts";
 import {
   comparisonTable,
   deliveryLatency,
+  estimate,
   type Measurement,
   median,
   perStream,
@@ -72,8 +73,8 @@ it("checks each target against the run, and says which were not measured", () =>
     ],
     // Row-level security on against off: two rounds of task.list (ratios 0.8 and 1.0), and no
     // pair for task.create. Traced against off, a phase of its own: task.list 0.90 (paired with
-    // the rls phase's `api` of the same round, it would be 1.125) and task.create 0.96: pooled,
-    // the median of the two, 0.93.
+    // the rls phase's `api` of the same round, it would be 1.125) and task.create 0.96, each on a
+    // pair of processes of its own: their geometric mean, 0.930, and its interval.
     paired: [
       { procedure: "task.list (first page)", server: "api", round: 0, rps: 80, comparison: "rls" },
       {
@@ -123,8 +124,8 @@ it("checks each target against the run, and says which were not measured", () =>
     ["`task.list` throughput with row-level security on ≥ 0.85× of off", "0.90×", true],
     ["`task.create` throughput with row-level security on ≥ 0.85× of off", "not measured", false],
     [
-      "API throughput traced at 10% (metrics off) ≥ 0.95× of telemetry off (all procedures' rounds)",
-      "0.930×",
+      "API throughput traced at 10% (metrics off) ≥ 0.95× of telemetry off (all procedures)",
+      "0.930× (95%: 0.617–1.401)",
       false,
     ],
     ["list latency at the large table within 1.5× of the small one", "1.60×", false],
@@ -159,8 +160,30 @@ it("compares two servers by the ratios of each round's pair, procedure by proced
     "| --- | --: | --: | --: | --: | --: | --: |",
     "| `task.byId` | 200 | 150 | 2.00× | 1.00–4.00 | 20 / 15 | 3 / 3 |",
     "| `task.stats` | 93 | 100 | 0.93× | 0.90–0.95 | 9.25 / 10 | 1 / 1 |",
-    "| all procedures' rounds (5) | | | 1.000× | 0.90–4.00 | | |",
+    "| all procedures: 2 pairs of processes, 5 rounds | | | 1.360× (95%: 0.010–182.835) | 0.90–4.00 | | |",
   ]);
+});
+
+it("over all procedures, takes one ratio per pair of processes and an interval over the pairs", () => {
+  // Two procedures, each on two pairs of processes of two rounds. The pairs' ratios are 0.90,
+  // 1.00, 0.95 and 1.05; a round pairs only with the round of its own pair of processes.
+  const rounds = (procedure: string, pair: number, ratio: number): Measurement[] =>
+    [0, 1].flatMap((round) => [
+      { ...measurement("api, traced 10%", round, 100 * ratio), procedure, pair },
+      { ...measurement("api", round, 100 + 10 * pair), procedure, pair },
+    ]);
+  const measurements = [
+    ...rounds("task.byId", 0, 0.9),
+    ...rounds("task.byId", 1, 1.1),
+    ...rounds("task.stats", 0, 0.95),
+    ...rounds("task.stats", 1, 1.155),
+  ];
+  const result = estimate(measurements, "api, traced 10%", "api");
+  // ln: −0.10536, 0, −0.05129, 0.04879; mean −0.02697; s 0.06634; t(3) 3.182.
+  expect(result?.pairs).toBe(4);
+  expect(result?.ratio).toBeCloseTo(0.97339, 4);
+  expect(result?.low).toBeCloseTo(0.87589, 3);
+  expect(result?.high).toBeCloseTo(1.08176, 3);
 });
 
 it("sums up live updates: medians of the rounds' percentiles, and bytes per stream", () => {
