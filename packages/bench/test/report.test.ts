@@ -160,7 +160,7 @@ it("compares two servers by the ratios of each round's pair, procedure by proced
     "| --- | --: | --: | --: | --: | --: | --: |",
     "| `task.byId` | 200 | 150 | 2.00× | 1.00–4.00 | 20 / 15 | 3 / 3 |",
     "| `task.stats` | 93 | 100 | 0.93× | 0.90–0.95 | 9.25 / 10 | 1 / 1 |",
-    "| all procedures: 2 pairs of processes, 5 rounds | | | 1.360× (95%: 0.010–182.835) | 0.90–4.00 | | |",
+    "| all procedures' rounds (5) | | | 1.000× | 0.90–4.00 | | |",
   ]);
 });
 
@@ -184,6 +184,14 @@ it("over all procedures, takes one ratio per pair of processes and an interval o
   expect(result?.ratio).toBeCloseTo(0.97339, 4);
   expect(result?.low).toBeCloseTo(0.87589, 3);
   expect(result?.high).toBeCloseTo(1.08176, 3);
+  const table = comparisonTable(measurements, {
+    title: "",
+    a: ["api, traced 10%", "traced"],
+    b: ["api", "off"],
+  });
+  expect(table.split("\n").at(-1)).toBe(
+    "| all procedures: 4 pairs of processes, 8 rounds | | | 0.973× (95%: 0.876–1.082) | 0.90–1.05 | | |",
+  );
 });
 
 it("sums up live updates: medians of the rounds' percentiles, and bytes per stream", () => {
