@@ -187,7 +187,8 @@ const spread = (ratios: number[]) =>
 /**
  * A comparison's table: each procedure's medians on both servers, and the median and range of
  * the ratios of each round's pair (the servers alternate, so each ratio is of neighbours in time);
- * last, the median of all those ratios together.
+ * last, every procedure together (`estimate`, or the median of the rounds when all ran on one pair
+ * of processes).
  */
 export function comparisonTable(measurements: Measurement[], { a, b }: Comparison): string {
   const rows = proceduresOf(measurements).map((procedure) => {
