@@ -32,7 +32,12 @@ export interface Sampled {
 
 const input = (value: unknown) => encodeURIComponent(JSON.stringify({ json: value }));
 
-export async function signBenchToken(sub: string, seconds = 3600): Promise<string> {
+/**
+ * A token for the whole run: a bench with every comparison takes more than an hour, and a token
+ * that expired midway would turn the last rounds into fast 401s. Under the API's one-day limit
+ * on a token's age.
+ */
+export async function signBenchToken(sub: string, seconds = 12 * 3600): Promise<string> {
   return new SignJWT({ email: `${sub}@example.com` })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(sub)
